@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cli: what the subcommands of the one `firegate` binary share: the exit codes (documented in
+ * firegate --help and docs/cli.md; numbered for good, never reused), the lazily loaded config,
+ * and opening the store where the config says.
+ *
+ * Each subcommand is `int cmd_<name>(struct cli *cli, int argc, char **argv)`, gets its own
+ * argv (argv[0] is the subcommand's name), and returns an exit code.
+ */
+#ifndef FIREGATE_CLI_H
+#define FIREGATE_CLI_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "store.h"
+#include "table.h"
+
+enum cli_exit {
+        CLI_EXIT_OK = 0,      /* done */
+        CLI_EXIT_FAILURE = 1, /* runtime failure: a file, the store, the system */
+        CLI_EXIT_USAGE = 2,   /* the command line is wrong */
+        CLI_EXIT_REFUSED = 3, /* input refused: a bundle, a record, a config with errors */
+};
+
+/* A sentence for the exit code (for --help). */
+const char *cli_exit_string(enum cli_exit e);
+
+struct cli {
+        const char *config_path; /* --config, or NULL */
+        struct config *config;   /* loaded by cli_config() */
+        bool journal;            /* stderr is connected to journald */
+};
+
+/* Loads the config once: --config, then $FIREGATE_CONFIG, then CONFIG_DEFAULT_PATH, else the
+ * embedded defaults when that file does not exist. Prints every error. Returns CLI_EXIT_OK or
+ * the exit code to leave with. */
+int cli_config(struct cli *cli);
+
+/* Loads the config and opens the store it names, creating the state directory for a writer.
+ * Returns CLI_EXIT_OK or the exit code to leave with (the store has said why). */
+int cli_open_store(struct cli *cli, enum store_mode mode, struct store **out);
+
+/* Loads the authority key the config names; prints why it cannot. Returns CLI_EXIT_OK or the
+ * exit code to leave with. */
+int cli_authority_key(struct cli *cli, struct crypto_key **out);
+
+/* Parses the options every listing has (--json, --help) plus none other; for commands with no
+ * filters. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Runs a listing statement and prints it; returns an exit code. */
+int cli_print_stmt(struct store *s, sqlite3_stmt *st, enum table_format fmt);
+
+int cmd_run(struct cli *cli, int argc, char **argv);
+int cmd_import(struct cli *cli, int argc, char **argv);
+int cmd_check_config(struct cli *cli, int argc, char **argv);
+int cmd_building(struct cli *cli, int argc, char **argv);
+int cmd_zones(struct cli *cli, int argc, char **argv);
+int cmd_units(struct cli *cli, int argc, char **argv);
+int cmd_residents(struct cli *cli, int argc, char **argv);
+int cmd_detectors(struct cli *cli, int argc, char **argv);
+
+#endif

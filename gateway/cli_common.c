@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cli_common: the parts of the command line every subcommand shares. Messages for people go to
+ * stderr through log; listings and results go to stdout so they can be piped.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "fileio.h"
+#include "log.h"
+
+const char *cli_exit_string(enum cli_exit e)
+{
+        switch (e) {
+        case CLI_EXIT_OK:
+                return "success";
+        case CLI_EXIT_FAILURE:
+                return "runtime failure (a file, the store or the system failed)";
+        case CLI_EXIT_USAGE:
+                return "usage error (unknown command or option, missing argument)";
+        case CLI_EXIT_REFUSED:
+                return "input refused (a bundle, a record or a config with errors; each is "
+                       "named)";
+        }
+        return "unknown exit code";
+}
+
+int cli_config(struct cli *cli)
+{
+        const char *path = cli->config_path;
+        bool chosen = true;
+        struct diag *d = NULL;
+        int r, ret = CLI_EXIT_OK;
+
+        if (cli->config)
+                return CLI_EXIT_OK;
+        if (!path)
+                path = getenv(CONFIG_ENV);
+        if (!path || !*path) {
+                path = CONFIG_DEFAULT_PATH;
+                chosen = false;
+        }
+        if (!chosen && access(path, F_OK) < 0 && errno == ENOENT) {
+                cli->config = config_new_defaults();
+                if (!cli->config) {
+                        log_error("out of memory");
+                        return CLI_EXIT_FAILURE;
+                }
+                log_debug("%s does not exist; using the embedded defaults", path);
+                goto out_setup;
+        }
+        d = diag_new();
+        if (!d) {
+                log_error("out of memory");
+                return CLI_EXIT_FAILURE;
+        }
+        r = config_load(path, d, &cli->config);
+        if (r < 0) {
+                diag_print(d, stderr, "firegate: error: ");
+                ret = r == -EINVAL ? CLI_EXIT_REFUSED : CLI_EXIT_FAILURE;
+                goto out;
+        }
+out_setup:
+        log_setup(cli->config->log_level, cli->journal);
+out:
+        diag_free(d);
+        return ret;
+}
+
+int cli_open_store(struct cli *cli, enum store_mode mode, struct store **out)
+{
+        int r = cli_config(cli);
+
+        if (r != CLI_EXIT_OK)
+                return r;
+        if (mode == STORE_READ_WRITE) {
+                r = fileio_mkdir_p(cli->config->state_dir, 0750);
+                if (r < 0) {
+                        log_error_errno(r, "cannot create the state directory %s",
+                                        cli->config->state_dir);
+                        return CLI_EXIT_FAILURE;
+                }
+        } else if (access(cli->config->database, F_OK) < 0) {
+                log_error("%s: no store yet; import a registry bundle first "
+                          "(firegate import BUNDLE)",
+                          cli->config->database);
+                return CLI_EXIT_FAILURE;
+        }
+        r = store_open(cli->config->database, mode, out);
+        return r < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+}
+
+int cli_authority_key(struct cli *cli, struct crypto_key **out)
+{
+        const char *path;
+        int r = cli_config(cli);
+
+        if (r != CLI_EXIT_OK)
+                return r;
+        path = cli->config->authority_key;
+        r = crypto_key_load(path, out);
+        switch (r) {
+        case 0:
+                return CLI_EXIT_OK;
+        case -EBADMSG:
+                log_error("%s: not a PEM Ed25519 key (registry.authority_key)", path);
+                return CLI_EXIT_REFUSED;
+        case -EPROTONOSUPPORT:
+                log_error("%s: the authority key must be an Ed25519 key (registry.authority_key)",
+                          path);
+                return CLI_EXIT_REFUSED;
+        default:
+                log_error_errno(r, "%s: cannot read the authority key (registry.authority_key)",
+                                path);
+                return CLI_EXIT_FAILURE;
+        }
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+        char msg[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        log_error("%s: %s (see firegate %s --help)", cmd, msg, cmd);
+        return CLI_EXIT_USAGE;
+}
+
+int cli_print_stmt(struct store *s, sqlite3_stmt *st, enum table_format fmt)
+{
+        struct table *t = table_from_stmt(st);
+        int r, ret = CLI_EXIT_OK;
+
+        if (!t) {
+                log_error("out of memory");
+                return CLI_EXIT_FAILURE;
+        }
+        r = table_fill(t, st);
+        if (r < 0) {
+                if (r == -EIO)
+                        store_error(s, "listing");
+                else
+                        log_error_errno(r, "listing");
+                ret = CLI_EXIT_FAILURE;
+                goto out;
+        }
+        if (table_print(t, fmt, stdout) < 0) {
+                log_error("cannot write the listing to standard output");
+                ret = CLI_EXIT_FAILURE;
+        }
+out:
+        table_free(t);
+        return ret;
+}

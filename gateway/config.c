@@ -1,0 +1,783 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * config: reads firegate.conf with libinih, every key described once in config_keys[].
+ *
+ * inih splits lines into sections and key = value pairs; the reader we hand it does the rest.
+ * It counts lines (Debian 12's inih gives the handler no line number) and reports the lines
+ * inih would reject or misread: lines too long for inih's buffer, whose tail inih would take
+ * for a new line; lines with no '='; unterminated or unknown [sections]. Such a line reaches
+ * inih as an empty line, so each error is reported once, at its own line, and parsing goes on.
+ * It also strips leading whitespace, which inih would read as a continuation of the previous
+ * key's value: an indented line is an ordinary line here.
+ *
+ * Values go through one setter per type. The embedded defaults are text in the same table and
+ * go through the same setters, so a default is always a value the file could hold. Paths
+ * derived from state_dir are filled in once the whole file is read, since state_dir may come
+ * after them.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "log.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A config file is a few kilobytes; the cap keeps a wrong path (a log, a disk image) from being
+ * read whole into memory. */
+#define CONFIG_FILE_MAX (1024 * 1024)
+
+/* Paths are capped so that every line config_print() writes, the paths it derives from
+ * state_dir included, fits within inih's line limit when the output is read back. */
+#define CONFIG_PATH_MAX 160
+_Static_assert(sizeof("identity_secret = ") - 1 + CONFIG_PATH_MAX + sizeof("/identity.secret") -
+                               1 <=
+                       INI_MAX_LINE - 3,
+               "a printed path must fit on one line that inih accepts");
+
+#define GATEWAY_ID_MAX   64
+#define GATEWAY_ID_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+
+enum config_type {
+        CONFIG_PATH,       /* char *; relative to the directory of the config file */
+        CONFIG_INTEGER,    /* long within [min, max]; K, M, G suffixes if size_suffixes */
+        CONFIG_LOG_LEVEL,  /* int: a syslog priority, by name */
+        CONFIG_GATEWAY_ID, /* char *: GATEWAY_ID_CHARS, 1 to GATEWAY_ID_MAX of them */
+        CONFIG_REGEX,      /* char *: a POSIX extended regular expression */
+};
+
+struct config_key {
+        const char *section;
+        const char *name;
+        enum config_type type;
+        size_t offset;
+        const char *default_value; /* as it would be written in the file */
+        const char *derived_file;  /* a path whose empty value means this file under state_dir */
+        long min, max;
+        bool size_suffixes;
+        const char *help;
+};
+
+/* Keys of one section stay together: config_print() starts a section where the name changes. */
+static const struct config_key config_keys[] = {
+        {
+                .section = "gateway",
+                .name = "id",
+                .type = CONFIG_GATEWAY_ID,
+                .offset = offsetof(struct config, gateway_id),
+                .default_value = "firegate",
+                .help = "Name of this gateway in upstream topics; unique per gateway.",
+        },
+        {
+                .section = "gateway",
+                .name = "state_dir",
+                .type = CONFIG_PATH,
+                .offset = offsetof(struct config, state_dir),
+                .default_value = "/var/lib/firegate",
+                .help = "Directory of the gateway's own files: database and identity secret.",
+        },
+        {
+                .section = "gateway",
+                .name = "database",
+                .type = CONFIG_PATH,
+                .offset = offsetof(struct config, database),
+                .default_value = "",
+                .derived_file = "firegate.db",
+                .help = "SQLite database; empty means firegate.db in state_dir.",
+        },
+        {
+                .section = "gateway",
+                .name = "identity_secret",
+                .type = CONFIG_PATH,
+                .offset = offsetof(struct config, identity_secret),
+                .default_value = "",
+                .derived_file = "identity.secret",
+                .help = "Key for hashing citizen identity numbers; empty means identity.secret in "
+                        "state_dir.",
+        },
+        {
+                .section = "gateway",
+                .name = "log_level",
+                .type = CONFIG_LOG_LEVEL,
+                .offset = offsetof(struct config, log_level),
+                .default_value = "info",
+                .help = "Most verbose priority logged: error, warning, notice, info or debug.",
+        },
+        {
+                .section = "registry",
+                .name = "authority_key",
+                .type = CONFIG_PATH,
+                .offset = offsetof(struct config, authority_key),
+                .default_value = "/etc/firegate/authority.pub",
+                .help = "Public key of the registry authority that signs unit and resident "
+                        "records.",
+        },
+        {
+                .section = "registry",
+                .name = "location_id_pattern",
+                .type = CONFIG_REGEX,
+                .offset = offsetof(struct config, location_id_pattern),
+                .default_value = "^[0-9]{12}$",
+                .help = "POSIX extended regular expression every location identifier must match.",
+        },
+        {
+                .section = "registry",
+                .name = "bundle_max_bytes",
+                .type = CONFIG_INTEGER,
+                .offset = offsetof(struct config, bundle_max_bytes),
+                .default_value = "64M",
+                .min = 1024,
+                .max = 1024L * 1024 * 1024,
+                .size_suffixes = true,
+                .help = "Largest registry bundle accepted for import, in bytes (K, M, G allowed).",
+        },
+};
+
+_Static_assert(ARRAY_SIZE(config_keys) == CONFIG_KEY_COUNT, "CONFIG_KEY_COUNT in config.h");
+
+#define KEY_NONE SIZE_MAX
+
+/* Room for a reason config_set() gives, the value quoted in it included. */
+#define WHY_MAX 1024
+
+/* The state of one config_load(), shared by the line reader and the key handler. */
+struct config_parse {
+        struct config *c;
+        struct diag *d;
+        const char *path; /* as the caller gave it, for messages */
+        char *dir;        /* absolute directory of path, for relative paths */
+        const char *pos;  /* the next line of the file's text */
+        const char *end;
+        unsigned line;
+        bool skip_section; /* keys under an unknown or malformed [section] were reported there */
+        int fatal;         /* -ENOMEM, which ends the load without a located message */
+};
+
+static bool config_key_is_string(const struct config_key *k)
+{
+        switch (k->type) {
+        case CONFIG_PATH:
+        case CONFIG_GATEWAY_ID:
+        case CONFIG_REGEX:
+                return true;
+        case CONFIG_INTEGER:
+        case CONFIG_LOG_LEVEL:
+                return false;
+        }
+        return false;
+}
+
+static void *config_field(struct config *c, const struct config_key *k)
+{
+        return (char *)c + k->offset;
+}
+
+static const void *config_field_const(const struct config *c, const struct config_key *k)
+{
+        return (const char *)c + k->offset;
+}
+
+/* Levenshtein distance, ignoring case, for "did you mean" hints. Key and section names are
+ * short; anything longer than HINT_NAME_MAX is simply "far". */
+#define HINT_NAME_MAX 64
+
+static size_t edit_distance(const char *a, const char *b)
+{
+        size_t la = strlen(a), lb = strlen(b), row[HINT_NAME_MAX + 1];
+
+        if (la > HINT_NAME_MAX || lb > HINT_NAME_MAX)
+                return SIZE_MAX;
+        for (size_t j = 0; j <= lb; j++)
+                row[j] = j;
+        for (size_t i = 1; i <= la; i++) {
+                size_t corner = row[0];
+
+                row[0] = i;
+                for (size_t j = 1; j <= lb; j++) {
+                        bool differ = tolower((unsigned char)a[i - 1]) !=
+                                      tolower((unsigned char)b[j - 1]);
+                        size_t above = row[j], best = corner + differ;
+
+                        if (above + 1 < best)
+                                best = above + 1;
+                        if (row[j - 1] + 1 < best)
+                                best = row[j - 1] + 1;
+                        row[j] = best;
+                        corner = above;
+                }
+        }
+        return row[lb];
+}
+
+/* A hint is worth giving for a typo of one or two characters, not for a different word. */
+static bool close_enough(const char *typed, const char *known)
+{
+        size_t dist = edit_distance(typed, known);
+
+        return dist <= 2 && dist < strlen(known) / 2 + 1;
+}
+
+static size_t config_key_find(const char *section, const char *name)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++)
+                if (strcmp(config_keys[i].section, section) == 0 &&
+                    strcmp(config_keys[i].name, name) == 0)
+                        return i;
+        return KEY_NONE;
+}
+
+static bool config_section_known(const char *section)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++)
+                if (strcmp(config_keys[i].section, section) == 0)
+                        return true;
+        return false;
+}
+
+static void config_report_unknown_section(struct config_parse *p, const char *section)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+                if (close_enough(section, config_keys[i].section)) {
+                        diag_add(p->d, p->path, p->line, "unknown section [%s]; did you mean [%s]?",
+                                 section, config_keys[i].section);
+                        return;
+                }
+        }
+        diag_add(p->d, p->path, p->line, "unknown section [%s]", section);
+}
+
+static void config_report_unknown_key(struct config_parse *p, const char *section, const char *name)
+{
+        const struct config_key *elsewhere = NULL, *typo = NULL;
+
+        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+                const struct config_key *k = &config_keys[i];
+
+                if (strcmp(k->name, name) == 0)
+                        elsewhere = k;
+                else if (!typo && strcmp(k->section, section) == 0 && close_enough(name, k->name))
+                        typo = k;
+        }
+        if (!*section)
+                diag_add(p->d, p->path, p->line, "key '%s' comes before any [section]%s%s%s", name,
+                         elsewhere ? "; it belongs in [" : "", elsewhere ? elsewhere->section : "",
+                         elsewhere ? "]" : "");
+        else if (elsewhere)
+                diag_add(p->d, p->path, p->line, "unknown key '%s' in [%s]; it belongs in [%s]",
+                         name, section, elsewhere->section);
+        else if (typo)
+                diag_add(p->d, p->path, p->line, "unknown key '%s' in [%s]; did you mean '%s'?",
+                         name, section, typo->name);
+        else
+                diag_add(p->d, p->path, p->line, "unknown key '%s' in [%s]", name, section);
+}
+
+static void config_expected(const struct config_key *k, char *buf, size_t len)
+{
+        switch (k->type) {
+        case CONFIG_PATH:
+                snprintf(buf, len, "a path of at most %d characters%s", CONFIG_PATH_MAX,
+                         k->derived_file ? ", or nothing for the default under state_dir" : "");
+                return;
+        case CONFIG_INTEGER:
+                snprintf(buf, len, "an integer from %ld to %ld%s", k->min, k->max,
+                         k->size_suffixes ? ", optionally with a K, M or G suffix" : "");
+                return;
+        case CONFIG_LOG_LEVEL:
+                snprintf(buf, len, "one of error, warning, notice, info, debug");
+                return;
+        case CONFIG_GATEWAY_ID:
+                snprintf(buf, len, "1 to %d of the characters A-Z a-z 0-9 . _ -", GATEWAY_ID_MAX);
+                return;
+        case CONFIG_REGEX:
+                snprintf(buf, len, "a POSIX extended regular expression");
+                return;
+        }
+}
+
+static int replace_string(char **field, const char *value)
+{
+        char *copy = strdup(value);
+
+        if (!copy)
+                return -ENOMEM;
+        free(*field);
+        *field = copy;
+        return 0;
+}
+
+/* Joins @value to @dir unless it is absolute; "./" prefixes are dropped so the result reads as
+ * a person would write it. Returns a new string or NULL when out of memory. */
+static char *path_resolve(const char *dir, const char *value)
+{
+        size_t dir_len = strlen(dir);
+        char *out;
+
+        if (value[0] == '/')
+                return strdup(value);
+        while (value[0] == '.' && value[1] == '/') {
+                value += 2;
+                while (*value == '/')
+                        value++;
+        }
+        if (!*value || strcmp(value, ".") == 0)
+                return strdup(dir);
+        if (asprintf(&out, "%s%s%s", dir, dir_len && dir[dir_len - 1] == '/' ? "" : "/", value) < 0)
+                return NULL;
+        return out;
+}
+
+static int config_set_path(char **field, const struct config_key *k, const char *value,
+                           const char *dir, char *why, size_t why_len)
+{
+        char *path;
+        size_t len;
+
+        if (!*value) {
+                /* Only derived paths get here: config_derive() fills them in at the end. */
+                free(*field);
+                *field = NULL;
+                return 0;
+        }
+        path = path_resolve(dir, value);
+        if (!path)
+                return -ENOMEM;
+        len = strlen(path);
+        while (len > 1 && path[len - 1] == '/')
+                path[--len] = '\0';
+        if (len > CONFIG_PATH_MAX) {
+                snprintf(why, why_len, "%s is too long: %zu characters%s, at most %d", k->name, len,
+                         value[0] == '/' ? "" : " once made absolute", CONFIG_PATH_MAX);
+                free(path);
+                return -EINVAL;
+        }
+        free(*field);
+        *field = path;
+        return 0;
+}
+
+/* Returns 0, -EINVAL for text that is not an integer, or -ERANGE. */
+static int parse_integer(const struct config_key *k, const char *value, long *out)
+{
+        static const char units[] = "KMG";
+        long n, unit = 1;
+        char *end;
+
+        errno = 0;
+        n = strtol(value, &end, 10);
+        if (end == value)
+                return -EINVAL;
+        if (k->size_suffixes && *end) {
+                const char *u = strchr(units, toupper((unsigned char)*end));
+
+                if (u) {
+                        unit = 1L << (10 * (u - units + 1));
+                        end++;
+                }
+        }
+        if (*end)
+                return -EINVAL;
+        if (errno == ERANGE || n > LONG_MAX / unit || n < LONG_MIN / unit)
+                return -ERANGE;
+        n *= unit;
+        if (n < k->min || n > k->max)
+                return -ERANGE;
+        *out = n;
+        return 0;
+}
+
+/* Sets the field of @k from @value, text as in the file. Returns 0, -ENOMEM, or -EINVAL with
+ * the reason in @why. */
+static int config_set(struct config *c, const struct config_key *k, const char *value,
+                      const char *dir, char *why, size_t why_len)
+{
+        void *field = config_field(c, k);
+        char expected[128], reason[128];
+        regex_t re;
+        int r;
+
+        config_expected(k, expected, sizeof(expected));
+        if (!*value && !k->derived_file) {
+                snprintf(why, why_len, "empty value for %s: expected %s", k->name, expected);
+                return -EINVAL;
+        }
+        switch (k->type) {
+        case CONFIG_PATH:
+                return config_set_path(field, k, value, dir, why, why_len);
+        case CONFIG_INTEGER:
+                r = parse_integer(k, value, field);
+                if (r == -ERANGE)
+                        snprintf(why, why_len, "%s %s is out of range: expected %s", k->name, value,
+                                 expected);
+                else if (r < 0)
+                        snprintf(why, why_len, "invalid %s '%s': expected %s", k->name, value,
+                                 expected);
+                return r < 0 ? -EINVAL : 0;
+        case CONFIG_LOG_LEVEL:
+                r = log_level_from_string(value);
+                if (r < 0) {
+                        snprintf(why, why_len, "invalid %s '%s': expected %s", k->name, value,
+                                 expected);
+                        return -EINVAL;
+                }
+                *(int *)field = r;
+                return 0;
+        case CONFIG_GATEWAY_ID:
+                if (strlen(value) > GATEWAY_ID_MAX ||
+                    value[strspn(value, GATEWAY_ID_CHARS)] != '\0') {
+                        snprintf(why, why_len, "invalid %s '%s': expected %s", k->name, value,
+                                 expected);
+                        return -EINVAL;
+                }
+                return replace_string(field, value);
+        case CONFIG_REGEX:
+                r = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
+                if (r == REG_ESPACE)
+                        return -ENOMEM;
+                if (r != 0) {
+                        regerror(r, &re, reason, sizeof(reason));
+                        snprintf(why, why_len, "invalid %s '%s': %s", k->name, value, reason);
+                        return -EINVAL;
+                }
+                regfree(&re);
+                return replace_string(field, value);
+        }
+        return -EINVAL;
+}
+
+/* Fills the derived paths the file left empty or unset. Returns 0 or -ENOMEM. */
+static int config_derive(struct config *c)
+{
+        size_t len = strlen(c->state_dir);
+
+        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+                const struct config_key *k = &config_keys[i];
+                char **field = config_field(c, k);
+
+                if (!k->derived_file || *field)
+                        continue;
+                if (asprintf(field, "%s%s%s", c->state_dir,
+                             len && c->state_dir[len - 1] == '/' ? "" : "/", k->derived_file) < 0) {
+                        *field = NULL;
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+/* The defaults before config_derive(), so that a state_dir from the file still moves the
+ * derived paths. NULL when out of memory, or when a default in the table is invalid, which
+ * the unit tests rule out. */
+static struct config *config_alloc_defaults(void)
+{
+        struct config *c = calloc(1, sizeof(*c));
+        char why[WHY_MAX];
+
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+                if (config_set(c, &config_keys[i], config_keys[i].default_value, "/", why,
+                               sizeof(why)) < 0) {
+                        config_free(c);
+                        return NULL;
+                }
+        }
+        return c;
+}
+
+struct config *config_new_defaults(void)
+{
+        struct config *c = config_alloc_defaults();
+
+        if (c && config_derive(c) < 0) {
+                config_free(c);
+                return NULL;
+        }
+        return c;
+}
+
+void config_free(struct config *c)
+{
+        if (!c)
+                return;
+        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++)
+                if (config_key_is_string(&config_keys[i]))
+                        free(*(char **)config_field(c, &config_keys[i]));
+        free(c->path);
+        free(c);
+}
+
+/* inih's find_chars_or_comment(): the first of @chars, or a ';' after whitespace, which starts
+ * an inline comment; the end of @s when there is neither. */
+static const char *find_chars_or_comment(const char *s, const char *chars)
+{
+        bool was_space = false;
+
+        while (*s && !strchr(chars, *s) && !(was_space && *s == ';')) {
+                was_space = isspace((unsigned char)*s);
+                s++;
+        }
+        return s;
+}
+
+/* Checks a [section] line; false when it is malformed. */
+static bool config_check_section(struct config_parse *p, const char *s)
+{
+        const char *close = find_chars_or_comment(s + 1, "]"), *rest;
+        char name[INI_MAX_LINE];
+        size_t len;
+
+        /* Until a well-formed header comes, the keys that follow belong to no section we can
+         * name; reporting them against the previous one would mislead. */
+        p->skip_section = true;
+        if (*close != ']')
+                return false;
+        for (rest = close + 1; isspace((unsigned char)*rest); rest++)
+                ;
+        if (*rest && *rest != ';' && *rest != '#')
+                return false;
+        len = (size_t)(close - s - 1);
+        if (len >= sizeof(name)) /* cannot happen: the line came in a buffer of that size */
+                len = sizeof(name) - 1;
+        memcpy(name, s + 1, len);
+        name[len] = '\0';
+        if (!config_section_known(name)) {
+                config_report_unknown_section(p, name);
+                return true;
+        }
+        p->skip_section = false;
+        return true;
+}
+
+/* Checks a line inih is about to parse, leading whitespace already gone; false for a line that
+ * must not reach inih. Every message is added here. */
+static bool config_check_line(struct config_parse *p, const char *s)
+{
+        const char *sep;
+
+        if (*s == '\n' || *s == ';' || *s == '#')
+                return true;
+        if (*s == '[') {
+                if (config_check_section(p, s))
+                        return true;
+        } else {
+                /* inih also takes "key: value"; one separator keeps files greppable. */
+                sep = find_chars_or_comment(s, "=:");
+                if (*sep == '=' && sep > s)
+                        return true;
+        }
+        diag_add(p->d, p->path, p->line, "expected 'key = value' or '[section]'");
+        return false;
+}
+
+static char *empty_line(char *str)
+{
+        str[0] = '\n';
+        str[1] = '\0';
+        return str;
+}
+
+/* inih's fgets-like reader over the file's text: one call, one line, so p->line is the line
+ * inih hands to config_handle_key() next. @num is inih's buffer, which holds a line of
+ * num - 3 characters with "\r\n" and the NUL. */
+static char *config_read_line(char *str, int num, void *stream)
+{
+        struct config_parse *p = stream;
+        size_t max = num > 3 ? (size_t)num - 3 : 0, len;
+        const char *start = p->pos, *nl;
+
+        if (p->pos >= p->end)
+                return NULL;
+        p->line++;
+        nl = memchr(start, '\n', (size_t)(p->end - start));
+        len = (size_t)((nl ? nl : p->end) - start);
+        p->pos = nl ? nl + 1 : p->end;
+        if (p->line == 1 && len >= 3 && memcmp(start, "\xef\xbb\xbf", 3) == 0) {
+                start += 3;
+                len -= 3;
+        }
+        if (len && start[len - 1] == '\r')
+                len--;
+        if (len > max) {
+                diag_add(p->d, p->path, p->line, "line too long (max %zu characters)", max);
+                return empty_line(str);
+        }
+        if (memchr(start, '\0', len)) {
+                diag_add(p->d, p->path, p->line, "line holds a NUL byte");
+                return empty_line(str);
+        }
+        /* isspace() as inih's lskip() has it: inih reads any leading whitespace as a
+         * continuation of the previous key's value. */
+        while (len && isspace((unsigned char)*start)) {
+                start++;
+                len--;
+        }
+        memcpy(str, start, len);
+        str[len] = '\n';
+        str[len + 1] = '\0';
+        return config_check_line(p, str) ? str : empty_line(str);
+}
+
+static int config_handle_key(void *user, const char *section, const char *name, const char *value)
+{
+        struct config_parse *p = user;
+        size_t i;
+        char why[WHY_MAX];
+        int r;
+
+        /* Some inih builds announce each [section] with a NULL name; the reader checked it. */
+        if (!name || !value || p->skip_section)
+                return 1;
+        i = config_key_find(section, name);
+        if (i == KEY_NONE) {
+                config_report_unknown_key(p, section, name);
+                return 1;
+        }
+        if (p->c->set_line[i]) {
+                diag_add(p->d, p->path, p->line, "duplicate key '%s' in [%s]: first set at line %u",
+                         name, section, p->c->set_line[i]);
+                return 1;
+        }
+        p->c->set_line[i] = p->line;
+        r = config_set(p->c, &config_keys[i], value, p->dir, why, sizeof(why));
+        if (r == -ENOMEM)
+                p->fatal = r;
+        else if (r < 0)
+                diag_add(p->d, p->path, p->line, "%s", why);
+        /* Errors are collected in the diag; a zero would only make inih count them again. */
+        return 1;
+}
+
+/* The absolute directory of @path into *@dir. Returns 0 or a negative errno. */
+static int config_dir_of(const char *path, char **dir)
+{
+        const char *slash = strrchr(path, '/');
+        char *cwd, *part;
+
+        if (path[0] == '/') {
+                *dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+                return *dir ? 0 : -ENOMEM;
+        }
+        cwd = getcwd(NULL, 0);
+        if (!cwd)
+                return -errno;
+        part = strndup(path, slash ? (size_t)(slash - path) : 0);
+        *dir = part ? path_resolve(cwd, part) : NULL;
+        free(part);
+        free(cwd);
+        return *dir ? 0 : -ENOMEM;
+}
+
+int config_load(const char *path, struct diag *d, struct config **out)
+{
+        struct config_parse p = {.d = d, .path = path};
+        size_t errors = diag_count(d), len;
+        char *text = NULL;
+        int r;
+
+        *out = NULL;
+        r = fileio_read_all(path, CONFIG_FILE_MAX, &text, &len);
+        if (r < 0) {
+                diag_add(d, path, 0, "cannot read: %s", strerror(-r));
+                return r;
+        }
+        r = config_dir_of(path, &p.dir);
+        if (r < 0) {
+                diag_add(d, path, 0, "cannot resolve relative paths: %s", strerror(-r));
+                goto out_free_text;
+        }
+        p.c = config_alloc_defaults();
+        if (!p.c) {
+                r = -ENOMEM;
+                goto out_free_dir;
+        }
+        p.c->path = strdup(path);
+        if (!p.c->path) {
+                r = -ENOMEM;
+                goto out_free_config;
+        }
+        p.pos = text;
+        p.end = text + len;
+        r = ini_parse_stream(config_read_line, &p, config_handle_key, &p);
+        if (r == -2 || p.fatal == -ENOMEM) {
+                r = -ENOMEM;
+                goto out_free_config;
+        }
+        /* The reader hands inih only lines it accepts, so inih finds nothing more; should a
+         * build disagree, its first error line still fails the load with a message. */
+        if (r > 0 && diag_count(d) == errors)
+                diag_add(d, path, (unsigned)r, "expected 'key = value' or '[section]'");
+        r = config_derive(p.c);
+        if (r < 0)
+                goto out_free_config;
+        if (diag_count(d) > errors) {
+                r = -EINVAL;
+                goto out_free_config;
+        }
+        *out = p.c;
+        p.c = NULL;
+out_free_config:
+        config_free(p.c);
+out_free_dir:
+        free(p.dir);
+out_free_text:
+        free(text);
+        return r;
+}
+
+static void config_print_value(const struct config *c, const struct config_key *k, FILE *out)
+{
+        const void *field = config_field_const(c, k);
+        const char *s;
+
+        switch (k->type) {
+        case CONFIG_PATH:
+        case CONFIG_GATEWAY_ID:
+        case CONFIG_REGEX:
+                s = *(char *const *)field;
+                fprintf(out, "%s = %s\n", k->name, s ? s : "");
+                return;
+        case CONFIG_INTEGER:
+                fprintf(out, "%s = %ld\n", k->name, *(const long *)field);
+                return;
+        case CONFIG_LOG_LEVEL:
+                fprintf(out, "%s = %s\n", k->name, log_level_to_string(*(const int *)field));
+                return;
+        }
+}
+
+void config_print(const struct config *c, FILE *out)
+{
+        const char *section = NULL;
+
+        if (c->path)
+                fprintf(out, "# firegate settings in effect: %s over the embedded defaults.\n",
+                        c->path);
+        else
+                fprintf(out, "# firegate settings in effect: the embedded defaults.\n");
+        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+                const struct config_key *k = &config_keys[i];
+
+                if (!section || strcmp(section, k->section) != 0) {
+                        section = k->section;
+                        fprintf(out, "\n[%s]\n", section);
+                }
+                fprintf(out, "# %s\n", k->help);
+                if (c->set_line[i])
+                        fprintf(out, "# set in %s:%u\n", c->path ? c->path : "?", c->set_line[i]);
+                else
+                        fprintf(out, "# default\n");
+                config_print_value(c, k, out);
+        }
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * config: the gateway's one configuration file, INI as systemd units are, read with libinih.
+ *
+ * Every key lives in one table (section, name, type, range, default, help); the parser walks
+ * the table, never a chain of strcmp. Errors are "file:line: message", all of them collected in
+ * a diag before config_load() fails; an unknown section or key is an error. Relative paths are
+ * taken relative to the directory of the config file. Keys left unset keep the embedded
+ * defaults, which are what a gateway runs with when no file exists.
+ *
+ * struct config is plain data, not an opaque object: it is filled once and then only read.
+ */
+#ifndef FIREGATE_CONFIG_H
+#define FIREGATE_CONFIG_H
+
+#include <stdio.h>
+
+#include "diag.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/firegate/firegate.conf"
+#define CONFIG_ENV          "FIREGATE_CONFIG"
+
+/* Number of keys in config.c's table; a static assertion there keeps the two equal. */
+#define CONFIG_KEY_COUNT 8
+
+struct config {
+        char *path; /* the file read, or NULL when running on embedded defaults */
+
+        /* [gateway] */
+        char *gateway_id;      /* id = ; [A-Za-z0-9._-], 1..64 characters */
+        char *state_dir;       /* state_dir = ; default /var/lib/firegate */
+        char *database;        /* database = ; default <state_dir>/firegate.db */
+        char *identity_secret; /* identity_secret = ; default <state_dir>/identity.secret */
+        int log_level;         /* log_level = error|warning|notice|info|debug; default info */
+
+        /* [registry] */
+        char *authority_key;       /* authority_key = ; default /etc/firegate/authority.pub */
+        char *location_id_pattern; /* location_id_pattern = ; POSIX ERE, default ^[0-9]{12}$ */
+        long bundle_max_bytes;     /* bundle_max_bytes = ; 1 KiB .. 1 GiB, default 64 MiB */
+
+        /* The line of @path that set each key, in the order config_print() writes them; 0 when
+         * the key kept its default. Written by config_load(), read by config_print(). */
+        unsigned set_line[CONFIG_KEY_COUNT];
+};
+
+/* Returns a new config holding the embedded defaults, or NULL when out of memory. */
+struct config *config_new_defaults(void);
+
+/* Reads @path over the embedded defaults. Each problem is added to @d as "path:line: message";
+ * returns 0 with *@out set, -EINVAL when the file has errors (all of them in @d), or the
+ * negative errno when the file cannot be read (also added to @d). */
+int config_load(const char *path, struct diag *d, struct config **out);
+
+/* Frees @c; NULL is a no-op. */
+void config_free(struct config *c);
+
+/* Prints every setting as an INI file that config_load() accepts, each key with a comment that
+ * says whether it is the default. */
+void config_print(const struct config *c, FILE *out);
+
+#endif

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * main: the `firegate` binary. It parses the global options, picks the subcommand and leaves
+ * with its exit code. The daemon is `firegate run`; every other subcommand is a short-lived
+ * tool for installers, managers and fire police over the same store and config.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+
+struct command {
+        const char *name;
+        int (*run)(struct cli *cli, int argc, char **argv);
+        const char *summary;
+};
+
+static const struct command commands[] = {
+        {"run", cmd_run, "run the gateway daemon"},
+        {"import", cmd_import, "check a signed registry bundle and store it (all or nothing)"},
+        {"building", cmd_building, "show the building this gateway serves"},
+        {"zones", cmd_zones, "list installer zones"},
+        {"units", cmd_units, "list units with their verification state"},
+        {"residents", cmd_residents, "list residents (identity numbers masked)"},
+        {"detectors", cmd_detectors, "list detectors and how the gateway hears them"},
+        {"check-config", cmd_check_config, "validate the config and print the effective settings"},
+};
+
+static void usage(FILE *out)
+{
+        fprintf(out, "Usage: firegate [--config PATH] COMMAND [OPTIONS] [ARGS]\n"
+                     "       firegate COMMAND --help\n\n"
+                     "Fire-safety monitoring gateway for apartment buildings.\n\nCommands:\n");
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "\nOptions:\n"
+                     "  -c, --config PATH  config file (default: $%s, else %s,\n"
+                     "                     else the embedded defaults)\n"
+                     "  -h, --help         show this help\n"
+                     "  -V, --version      show the version\n\nExit status:\n",
+                CONFIG_ENV, CONFIG_DEFAULT_PATH);
+        for (int e = CLI_EXIT_OK; e <= CLI_EXIT_REFUSED; e++)
+                fprintf(out, "  %d  %s\n", e, cli_exit_string((enum cli_exit)e));
+}
+
+/* journald sets JOURNAL_STREAM to the device and inode of the stream it gave us; a child with a
+ * redirected stderr inherits the variable, so compare rather than trust it (sd_journal_stream_fd
+ * documentation). */
+static bool stderr_is_journal(void)
+{
+        const char *e = getenv("JOURNAL_STREAM");
+        uintmax_t dev, ino;
+        struct stat st;
+
+        if (!e || sscanf(e, "%ju:%ju", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return (uintmax_t)st.st_dev == dev && (uintmax_t)st.st_ino == ino;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option options[] = {
+                {"config", required_argument, NULL, 'c'},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {0},
+        };
+        struct cli cli = {0};
+        int c, ret;
+
+        cli.journal = stderr_is_journal();
+        log_setup(LOG_INFO, cli.journal);
+        /* "+": stop at the subcommand, whose options are its own. */
+        while ((c = getopt_long(argc, argv, "+c:hV", options, NULL)) != -1) {
+                switch (c) {
+                case 'c':
+                        cli.config_path = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return CLI_EXIT_OK;
+                case 'V':
+                        printf("firegate %s\n", FIREGATE_VERSION);
+                        return CLI_EXIT_OK;
+                default:
+                        usage(stderr);
+                        return CLI_EXIT_USAGE;
+                }
+        }
+        if (optind >= argc) {
+                usage(stderr);
+                return CLI_EXIT_USAGE;
+        }
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+                if (strcmp(argv[optind], commands[i].name) != 0)
+                        continue;
+                argc -= optind;
+                argv += optind;
+                optind = 0; /* the subcommand parses its own options from a fresh start */
+                ret = commands[i].run(&cli, argc, argv);
+                config_free(cli.config);
+                return ret;
+        }
+        if (strcmp(argv[optind], "help") == 0) {
+                usage(stdout);
+                return CLI_EXIT_OK;
+        }
+        log_error("unknown command '%s' (see firegate --help)", argv[optind]);
+        return CLI_EXIT_USAGE;
+}

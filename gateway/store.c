@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * store: opens the SQLite file and keeps its schema current.
+ *
+ * Invariants: PRAGMA user_version is the number of the last migration applied; all pending
+ * migrations run in one transaction, so a crash or a failing statement leaves the database at
+ * the version it had; a database from a newer firegate is never touched, since an older binary
+ * cannot know what its tables mean. synchronous=FULL in WAL mode makes every commit durable
+ * (the WAL is fsynced at each commit), which is what "an alarm exists once it is committed"
+ * needs; docs/store.md says what that costs.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+struct store {
+        sqlite3 *db;
+        char *path;
+};
+
+int store_error(struct store *s, const char *what)
+{
+        int code = sqlite3_extended_errcode(s->db);
+        int r;
+
+        switch (code & 0xff) {
+        case SQLITE_FULL:
+                r = -ENOSPC;
+                break;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                r = -EBUSY;
+                break;
+        case SQLITE_NOTADB:
+        case SQLITE_CORRUPT:
+                r = -EBADMSG;
+                break;
+        case SQLITE_READONLY:
+        case SQLITE_PERM:
+        case SQLITE_CANTOPEN:
+                r = -EACCES;
+                break;
+        default:
+                r = -EIO;
+                break;
+        }
+        log_error("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+        return r;
+}
+
+static int store_exec(struct store *s, const char *sql, const char *what)
+{
+        if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+                return store_error(s, what);
+        return 0;
+}
+
+static int store_pragma_int(struct store *s, const char *sql, int *value)
+{
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+
+        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+                return store_error(s, sql);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+                r = store_error(s, sql);
+                goto out;
+        }
+        *value = sqlite3_column_int(st, 0);
+out:
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_schema_version(struct store *s)
+{
+        int v = -1;
+
+        if (store_pragma_int(s, "PRAGMA user_version", &v) < 0)
+                return -EIO;
+        return v;
+}
+
+/* quick_check is O(pages) where integrity_check also cross-checks every index (O(N log N));
+ * at start-up on an SD card the former is what a gateway can afford on every boot. */
+static int store_check_integrity(struct store *s)
+{
+        sqlite3_stmt *st = NULL;
+        const unsigned char *first;
+        int r = 0, rc;
+
+        if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(5)", -1, &st, NULL) != SQLITE_OK)
+                return store_error(s, "checking integrity");
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+                r = store_error(s, "checking integrity");
+                goto out;
+        }
+        first = sqlite3_column_text(st, 0);
+        if (!first || strcmp((const char *)first, "ok") != 0) {
+                log_error("%s: integrity check failed: %s; refusing to start on a damaged "
+                          "database (restore it from a backup or move it aside)",
+                          s->path, first ? (const char *)first : "(no result)");
+                r = -EBADMSG;
+        }
+out:
+        sqlite3_finalize(st);
+        return r;
+}
+
+static int store_migrate(struct store *s, const struct store_migration *migs, size_t n_migs,
+                         int current)
+{
+        char sql[64];
+        int r;
+
+        r = store_exec(s, "BEGIN IMMEDIATE", "starting the migration");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_migs; i++) {
+                if (migs[i].version <= current)
+                        continue;
+                if (sqlite3_exec(s->db, migs[i].sql, NULL, NULL, NULL) != SQLITE_OK) {
+                        log_error("%s: migration %s failed: %s; the database stays at schema "
+                                  "version %d",
+                                  s->path, migs[i].name, sqlite3_errmsg(s->db), current);
+                        r = -EIO;
+                        goto out_rollback;
+                }
+                log_info("%s: applied migration %s", s->path, migs[i].name);
+        }
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", migs[n_migs - 1].version);
+        r = store_exec(s, sql, "recording the schema version");
+        if (r < 0)
+                goto out_rollback;
+        r = store_exec(s, "COMMIT", "committing the migration");
+        if (r < 0)
+                goto out_rollback;
+        return 0;
+
+out_rollback:
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+}
+
+static int store_setup(struct store *s, enum store_mode mode)
+{
+        int r;
+
+        sqlite3_extended_result_codes(s->db, 1);
+        sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+        /* The first statement is the first read of the file: a file that is not a database
+         * shows up here, so say so in words an installer understands. */
+        r = store_exec(s, "PRAGMA foreign_keys = ON", "enabling foreign keys");
+        if (r < 0)
+                return r;
+        r = store_check_integrity(s);
+        if (r < 0)
+                return r;
+        if (mode == STORE_READ_WRITE) {
+                r = store_exec(s, "PRAGMA journal_mode = WAL", "switching to WAL");
+                if (r < 0)
+                        return r;
+        }
+        return store_exec(s, "PRAGMA synchronous = FULL", "setting synchronous");
+}
+
+int store_open_with(const char *path, enum store_mode mode, const struct store_migration *migs,
+                    size_t n_migs, struct store **out)
+{
+        struct store *s;
+        int flags, r, version, latest = n_migs ? migs[n_migs - 1].version : 0;
+
+        *out = NULL;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->path = strdup(path);
+        if (!s->path) {
+                r = -ENOMEM;
+                goto out_free;
+        }
+        flags = (mode == STORE_READ_ONLY ? SQLITE_OPEN_READONLY
+                                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX;
+        if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+                r = s->db ? store_error(s, "opening") : -ENOMEM;
+                goto out_free;
+        }
+        r = store_setup(s, mode);
+        if (r < 0) {
+                if (r == -EBADMSG && (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_NOTADB)
+                        log_error("%s: not an SQLite database (or damaged beyond reading)", path);
+                goto out_free;
+        }
+        version = store_schema_version(s);
+        if (version < 0) {
+                r = -EIO;
+                goto out_free;
+        }
+        if (version > latest) {
+                log_error("%s: written by a newer firegate (schema version %d; this build knows "
+                          "up to %d); refusing to open it. Install that version or newer.",
+                          path, version, latest);
+                r = -EPROTO;
+                goto out_free;
+        }
+        if (version < latest) {
+                if (mode == STORE_READ_ONLY) {
+                        log_error("%s: schema version %d needs migrating to %d; start the daemon "
+                                  "or run a command that writes (such as import) first",
+                                  path, version, latest);
+                        r = -ESTALE;
+                        goto out_free;
+                }
+                r = store_migrate(s, migs, n_migs, version);
+                if (r < 0)
+                        goto out_free;
+        }
+        *out = s;
+        return 0;
+
+out_free:
+        store_free(s);
+        return r;
+}
+
+int store_open(const char *path, enum store_mode mode, struct store **out)
+{
+        return store_open_with(path, mode, store_migrations, store_migration_count, out);
+}
+
+void store_free(struct store *s)
+{
+        if (!s)
+                return;
+        sqlite3_close_v2(s->db);
+        free(s->path);
+        free(s);
+}
+
+sqlite3 *store_db(struct store *s)
+{
+        return s->db;
+}
+
+const char *store_path(const struct store *s)
+{
+        return s->path;
+}
+
+int store_begin(struct store *s)
+{
+        return store_exec(s, "BEGIN IMMEDIATE", "starting a transaction");
+}
+
+int store_commit(struct store *s)
+{
+        return store_exec(s, "COMMIT", "committing");
+}
+
+void store_rollback(struct store *s)
+{
+        if (!sqlite3_get_autocommit(s->db))
+                sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
