@@ -90,7 +90,8 @@ static void rec_only(struct rec *r, json_t *obj, const char *ctx, const char *co
         const char *key;
         json_t *value;
 
-        json_object_foreach(obj, key, value) {
+        json_object_foreach(obj, key, value)
+        {
                 bool known = false;
 
                 for (const char *const *a = allowed; *a; a++)
@@ -221,8 +222,9 @@ static void rec_verify(struct rec *r, enum registry_type type, struct registry_m
                 goto out;
         }
         if (crypto_verify(key, msg, len, raw, (size_t)n) < 0) {
-                rec_fail(r, "signature does not verify: the record was altered after signing or "
-                            "signed by another key than the authority key %s",
+                rec_fail(r,
+                         "signature does not verify: the record was altered after signing or "
+                         "signed by another key than the authority key %s",
                          crypto_key_id(key));
                 goto out;
         }
@@ -270,15 +272,17 @@ static void check_floor(struct rec *r, const struct bundle *b, long floor)
         if (!bd->location_id)
                 return;
         if (floor == 0 || floor > bd->floors_above || floor < -(long)bd->floors_below)
-                rec_fail(r, "'floor' %ld is not a floor of this building (1..%d above ground, "
-                            "-1..-%d below; there is no floor 0)",
+                rec_fail(r,
+                         "'floor' %ld is not a floor of this building (1..%d above ground, "
+                         "-1..-%d below; there is no floor 0)",
                          floor, bd->floors_above, bd->floors_below);
 }
 
 static void parse_building(struct bundle *b, struct rec *r, const regex_t *re)
 {
-        static const char *const fields[] = {"location_id", "name",     "address",  "floors_above",
-                                             "floors_below", "revision", "signature", NULL};
+        static const char *const fields[] = {
+                "location_id",  "name",     "address",   "floors_above",
+                "floors_below", "revision", "signature", NULL};
         struct registry_building *bd = &b->recs.building;
         long above = 0, below = 0;
 
@@ -303,14 +307,13 @@ static void parse_building(struct bundle *b, struct rec *r, const regex_t *re)
 
 static void parse_zone(struct bundle *b, struct rec *r, struct registry_zone *z)
 {
-        static const char *const fields[] = {"zone_id", "building", "name", "revision",
-                                             "signature", NULL};
+        static const char *const fields[] = {"zone_id",  "building",  "name",
+                                             "revision", "signature", NULL};
 
         rec_only(r, r->obj, NULL, fields);
         z->zone_id = rec_str(r, "zone_id", true, 64);
-        if (z->zone_id &&
-            (!is_token(z->zone_id, "._-", 64) || strchr("._-", z->zone_id[0]) ||
-             strpbrk(z->zone_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")))
+        if (z->zone_id && (!is_token(z->zone_id, "._-", 64) || strchr("._-", z->zone_id[0]) ||
+                           strpbrk(z->zone_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")))
                 rec_fail(r, "'zone_id' must be lowercase letters, digits, '.', '_' or '-', "
                             "starting with a letter or digit");
         z->building = rec_str(r, "building", true, 64);
@@ -322,7 +325,7 @@ static void parse_zone(struct bundle *b, struct rec *r, struct registry_zone *z)
 
 static void parse_unit(struct bundle *b, struct rec *r, const regex_t *re, struct registry_unit *u)
 {
-        static const char *const fields[] = {"address_id", "building", "floor",    "number",
+        static const char *const fields[] = {"address_id", "building",  "floor", "number",
                                              "revision",   "signature", NULL};
         long floor = 0;
 
@@ -353,7 +356,8 @@ static void parse_resident_flags(struct rec *r, struct registry_resident *res)
                 rec_fail(r, "'flags' must be an array of strings");
                 return;
         }
-        json_array_foreach(flags, i, v) {
+        json_array_foreach(flags, i, v)
+        {
                 bool known = false;
 
                 if (!json_is_string(v)) {
@@ -414,8 +418,7 @@ static void parse_resident(struct rec *r, struct registry_resident *res)
                 else if (e != IDENTITY_CITIZEN_OK)
                         rec_fail(r, "'citizen_id' refused: %s", identity_citizen_strerror(e));
                 else {
-                        identity_citizen_hash(r->opt->identity_secret, citizen,
-                                              res->citizen_hmac);
+                        identity_citizen_hash(r->opt->identity_secret, citizen, res->citizen_hmac);
                         identity_citizen_last4(citizen, res->citizen_last4);
                 }
         }
@@ -447,10 +450,9 @@ static bool heat_class_ok(const char *s)
 static void parse_source(struct rec *r, struct registry_detector *det)
 {
         static const char *const mqtt_fields[] = {"type", "bridge", "device", NULL};
-        static const char *const gpio_fields[] = {"type", "chip", "line", "active_low", "bias",
-                                                  "debounce_ms", "fault_line", NULL};
-        static const char *const bridges[] = {"zigbee2mqtt", "tasmota", "esphome", "generic",
-                                              NULL};
+        static const char *const gpio_fields[] = {"type", "chip",        "line",       "active_low",
+                                                  "bias", "debounce_ms", "fault_line", NULL};
+        static const char *const bridges[] = {"zigbee2mqtt", "tasmota", "esphome", "generic", NULL};
         static const char *const biases[] = {"as-is", "pull-up", "pull-down", "disabled", NULL};
         json_t *src = json_object_get(r->obj, "source"), *al;
         const char *type;
@@ -506,10 +508,10 @@ static void parse_source(struct rec *r, struct registry_detector *det)
 
 static void parse_detector(struct bundle *b, struct rec *r, struct registry_detector *det)
 {
-        static const char *const fields[] = {"detector_id", "building", "kind",   "heat_class",
-                                             "unit",        "floor",    "zone",   "location",
-                                             "source",      "report_period_s",    "revision",
-                                             "signature",   NULL};
+        static const char *const fields[] = {
+                "detector_id", "building",  "kind",     "heat_class", "unit",
+                "floor",       "zone",      "location", "source",     "report_period_s",
+                "revision",    "signature", NULL};
         static const char *const kinds[] = {"smoke", "heat", "multi", "call_point", NULL};
         const char *kind;
         long floor = 0, period = 0;
@@ -585,14 +587,14 @@ static int check_unique(struct diag *d, const char *sect, struct id_ref *refs, s
         for (size_t i = 1; i < n; i++) {
                 if (strcmp(refs[i - 1].id, refs[i].id) != 0)
                         continue;
-                diag_add(d, NULL, 0, "%s[%zu] (%.64s): the same id as %s[%zu]", sect,
-                         refs[i].index, refs[i].id, sect, refs[i - 1].index);
+                diag_add(d, NULL, 0, "%s[%zu] (%.64s): the same id as %s[%zu]", sect, refs[i].index,
+                         refs[i].id, sect, refs[i - 1].index);
                 dups++;
         }
         return dups;
 }
 
-#define CHECK_UNIQUE(d, sect, arr, n, field, fails)                                               \
+#define CHECK_UNIQUE(d, sect, arr, n, field, fails)                                                \
         do {                                                                                       \
                 struct id_ref *refs_ = calloc((n) ? (n) : 1, sizeof(*refs_));                      \
                 size_t m_ = 0;                                                                     \
@@ -603,15 +605,15 @@ static int check_unique(struct diag *d, const char *sect, struct id_ref *refs, s
                 }                                                                                  \
                 for (size_t i_ = 0; i_ < (n); i_++)                                                \
                         if ((arr)[i_].field)                                                       \
-                                refs_[m_++] = (struct id_ref){(arr)[i_].field, i_};               \
+                                refs_[m_++] = (struct id_ref){(arr)[i_].field, i_};                \
                 (fails) += (size_t)check_unique(d, sect, refs_, m_);                               \
                 free(refs_);                                                                       \
         } while (0)
 
 static int parse_top(struct rec *top, const char *path)
 {
-        static const char *const fields[] = {"format", "version",   "authority", "generated_at",
-                                             "building", "zones",   "units",     "residents",
+        static const char *const fields[] = {"format",    "version", "authority", "generated_at",
+                                             "building",  "zones",   "units",     "residents",
                                              "detectors", NULL};
         const char *format, *authority;
         long version = 0;
@@ -664,7 +666,8 @@ static void parse_records(struct bundle *b, struct rec *r, const regex_t *re, js
         size_t i;
 
 #define PARSE_SECTION(arr, name, idkey, call)                                                      \
-        json_array_foreach(arr, i, v) {                                                            \
+        json_array_foreach(arr, i, v)                                                              \
+        {                                                                                          \
                 rec_begin(r, v, name, i, idkey);                                                   \
                 if (!json_is_object(v))                                                            \
                         rec_fail(r, "must be an object");                                          \
@@ -698,8 +701,9 @@ int bundle_load(const char *path, const struct bundle_options *opt, struct diag 
 
         ret = fileio_read_all(path, opt->max_bytes, &data, &len);
         if (ret == -EFBIG) {
-                diag_add(d, path, 0, "larger than the %zu bytes a bundle may have "
-                                     "(registry.bundle_max_bytes); refused unread",
+                diag_add(d, path, 0,
+                         "larger than the %zu bytes a bundle may have "
+                         "(registry.bundle_max_bytes); refused unread",
                          opt->max_bytes);
                 return ret;
         }

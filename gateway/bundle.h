@@ -15,8 +15,8 @@
 #include "identity.h"
 #include "registry.h"
 
-#define BUNDLE_FORMAT  "firegate-registry-bundle"
-#define BUNDLE_VERSION 1
+#define BUNDLE_FORMAT         "firegate-registry-bundle"
+#define BUNDLE_VERSION        1
 #define BUNDLE_SIGNING_PREFIX "firegate-registry-v1\n"
 
 struct bundle;

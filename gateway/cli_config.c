@@ -54,7 +54,8 @@ int cmd_check_config(struct cli *cli, int argc, char **argv)
                 return r;
         if (!quiet) {
                 printf("# firegate %s: %s\n", FIREGATE_VERSION,
-                       cli->config->path ? cli->config->path : "embedded defaults (no config file)");
+                       cli->config->path ? cli->config->path
+                                         : "embedded defaults (no config file)");
                 printf("# authority key %s%s\n", crypto_key_id(key),
                        crypto_key_is_demo(key) ? " - DEMO KEY, NOT FOR PRODUCTION" : "");
                 config_print(cli->config, stdout);

@@ -35,8 +35,8 @@ static void import_usage(FILE *out)
 static int print_summary(const struct registry_import_result *res, const struct bundle *b,
                          const struct crypto_key *key, enum table_format fmt)
 {
-        static const char *const names[] = {"type",      "inserted", "updated", "unchanged",
-                                            "skipped",   "unverified"};
+        static const char *const names[] = {"type",      "inserted", "updated",
+                                            "unchanged", "skipped",  "unverified"};
         struct table *t = table_new(6, names);
         char sha[2 * CRYPTO_SHA256_LEN + 1];
         int r = 0;
@@ -85,8 +85,7 @@ static int current_year(void)
         return tm.tm_year + 1900;
 }
 
-static int do_import(struct cli *cli, const char *path, bool allow_unsigned,
-                     enum table_format fmt)
+static int do_import(struct cli *cli, const char *path, bool allow_unsigned, enum table_format fmt)
 {
         uint8_t secret[IDENTITY_SECRET_LEN];
         struct crypto_key *key = NULL;

@@ -61,8 +61,9 @@ static int parse_floor(const char *cmd, const char *s, int *floor)
         errno = 0;
         v = strtol(s, &end, 10);
         if (errno || end == s || *end || v < -20 || v > 200 || v == 0)
-                return cli_usage_error(cmd, "--floor expects a floor number (-20..200, not 0), "
-                                            "not '%s'",
+                return cli_usage_error(cmd,
+                                       "--floor expects a floor number (-20..200, not 0), "
+                                       "not '%s'",
                                        s);
         *floor = (int)v;
         return CLI_EXIT_OK;
@@ -114,8 +115,8 @@ static int run_listing(struct cli *cli, const struct listing *l, int argc, char 
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
-        static const unsigned needs[] = {['u'] = F_UNIT, ['f'] = F_FLOOR, ['k'] = F_KIND,
-                                         ['z'] = F_ZONE, ['C'] = F_CITIZEN};
+        static const unsigned needs[] = {
+                ['u'] = F_UNIT, ['f'] = F_FLOOR, ['k'] = F_KIND, ['z'] = F_ZONE, ['C'] = F_CITIZEN};
         uint8_t hmac[IDENTITY_CITIZEN_HASH_LEN];
         struct registry_filter f = {0};
         enum table_format fmt = TABLE_TEXT;

@@ -38,19 +38,20 @@
  * read whole into memory. */
 #define CONFIG_FILE_MAX (1024 * 1024)
 
-/* Paths are capped so that every line config_print() writes, the paths it derives from
- * state_dir included, fits within inih's line limit when the output is read back. */
+/* Paths are capped so that every line config_print() writes fits within inih's line limit when
+ * the output is read back. state_dir leaves room for the longest file derived under it, so a
+ * derived path obeys CONFIG_PATH_MAX too. */
 #define CONFIG_PATH_MAX 160
-_Static_assert(sizeof("identity_secret = ") - 1 + CONFIG_PATH_MAX + sizeof("/identity.secret") -
-                               1 <=
-                       INI_MAX_LINE - 3,
+#define STATE_DIR_MAX   (CONFIG_PATH_MAX - (long)sizeof("/identity.secret") + 1)
+#define LONGEST_KEY     (sizeof("location_id_pattern") - 1)
+_Static_assert(LONGEST_KEY + sizeof(" = ") - 1 + CONFIG_PATH_MAX <= INI_MAX_LINE - 3,
                "a printed path must fit on one line that inih accepts");
 
 #define GATEWAY_ID_MAX   64
 #define GATEWAY_ID_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
 enum config_type {
-        CONFIG_PATH,       /* char *; relative to the directory of the config file */
+        CONFIG_PATH,       /* char *, max characters; relative to the config file's directory */
         CONFIG_INTEGER,    /* long within [min, max]; K, M, G suffixes if size_suffixes */
         CONFIG_LOG_LEVEL,  /* int: a syslog priority, by name */
         CONFIG_GATEWAY_ID, /* char *: GATEWAY_ID_CHARS, 1 to GATEWAY_ID_MAX of them */
@@ -64,7 +65,7 @@ struct config_key {
         size_t offset;
         const char *default_value; /* as it would be written in the file */
         const char *derived_file;  /* a path whose empty value means this file under state_dir */
-        long min, max;
+        long min, max;             /* an integer's range; max is a path's length */
         bool size_suffixes;
         const char *help;
 };
@@ -85,6 +86,7 @@ static const struct config_key config_keys[] = {
                 .type = CONFIG_PATH,
                 .offset = offsetof(struct config, state_dir),
                 .default_value = "/var/lib/firegate",
+                .max = STATE_DIR_MAX,
                 .help = "Directory of the gateway's own files: database and identity secret.",
         },
         {
@@ -94,6 +96,7 @@ static const struct config_key config_keys[] = {
                 .offset = offsetof(struct config, database),
                 .default_value = "",
                 .derived_file = "firegate.db",
+                .max = CONFIG_PATH_MAX,
                 .help = "SQLite database; empty means firegate.db in state_dir.",
         },
         {
@@ -103,6 +106,7 @@ static const struct config_key config_keys[] = {
                 .offset = offsetof(struct config, identity_secret),
                 .default_value = "",
                 .derived_file = "identity.secret",
+                .max = CONFIG_PATH_MAX,
                 .help = "Key for hashing citizen identity numbers; empty means identity.secret in "
                         "state_dir.",
         },
@@ -120,6 +124,7 @@ static const struct config_key config_keys[] = {
                 .type = CONFIG_PATH,
                 .offset = offsetof(struct config, authority_key),
                 .default_value = "/etc/firegate/authority.pub",
+                .max = CONFIG_PATH_MAX,
                 .help = "Public key of the registry authority that signs unit and resident "
                         "records.",
         },
@@ -287,7 +292,7 @@ static void config_expected(const struct config_key *k, char *buf, size_t len)
 {
         switch (k->type) {
         case CONFIG_PATH:
-                snprintf(buf, len, "a path of at most %d characters%s", CONFIG_PATH_MAX,
+                snprintf(buf, len, "a path of at most %ld characters%s", k->max,
                          k->derived_file ? ", or nothing for the default under state_dir" : "");
                 return;
         case CONFIG_INTEGER:
@@ -356,9 +361,9 @@ static int config_set_path(char **field, const struct config_key *k, const char 
         len = strlen(path);
         while (len > 1 && path[len - 1] == '/')
                 path[--len] = '\0';
-        if (len > CONFIG_PATH_MAX) {
-                snprintf(why, why_len, "%s is too long: %zu characters%s, at most %d", k->name, len,
-                         value[0] == '/' ? "" : " once made absolute", CONFIG_PATH_MAX);
+        if (len > (size_t)k->max) {
+                snprintf(why, why_len, "%s is too long: %zu characters%s, at most %ld", k->name,
+                         len, value[0] == '/' ? "" : " once made absolute", k->max);
                 free(path);
                 return -EINVAL;
         }

@@ -56,7 +56,8 @@ static void log_write(int priority, const char *suffix, const char *fmt, va_list
                 fprintf(stderr, "<%d>%s%s\n", priority, line, suffix ? suffix : "");
         else
                 fprintf(stderr, "firegate: %s%s%s\n",
-                        priority <= LOG_ERR ? "error: " : (priority == LOG_WARNING ? "warning: " : ""),
+                        priority <= LOG_ERR ? "error: "
+                                            : (priority == LOG_WARNING ? "warning: " : ""),
                         line, suffix ? suffix : "");
 }
 

@@ -39,11 +39,12 @@ static void usage(FILE *out)
                      "Fire-safety monitoring gateway for apartment buildings.\n\nCommands:\n");
         for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
                 fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
-        fprintf(out, "\nOptions:\n"
-                     "  -c, --config PATH  config file (default: $%s, else %s,\n"
-                     "                     else the embedded defaults)\n"
-                     "  -h, --help         show this help\n"
-                     "  -V, --version      show the version\n\nExit status:\n",
+        fprintf(out,
+                "\nOptions:\n"
+                "  -c, --config PATH  config file (default: $%s, else %s,\n"
+                "                     else the embedded defaults)\n"
+                "  -h, --help         show this help\n"
+                "  -V, --version      show the version\n\nExit status:\n",
                 CONFIG_ENV, CONFIG_DEFAULT_PATH);
         for (int e = CLI_EXIT_OK; e <= CLI_EXIT_REFUSED; e++)
                 fprintf(out, "  %d  %s\n", e, cli_exit_string((enum cli_exit)e));

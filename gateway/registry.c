@@ -70,50 +70,57 @@ struct table {
         "imported_at = excluded.imported_at"
 
 static const struct table tables[REGISTRY_TYPE_COUNT] = {
-        [REGISTRY_BUILDING] = {"building",
-                "SELECT revision, verified, record_sha256 FROM building WHERE location_id = ?",
-                "INSERT INTO building (location_id, name, address, floors_above, floors_below, "
-                META_COLS ") VALUES (?, ?, ?, ?, ?, " META_VALUES ") ON CONFLICT (location_id) "
-                "DO UPDATE SET name = excluded.name, address = excluded.address, "
-                "floors_above = excluded.floors_above, floors_below = excluded.floors_below, "
-                META_UPDATE},
+        [REGISTRY_BUILDING] =
+                {"building",
+                 "SELECT revision, verified, record_sha256 FROM building WHERE location_id = ?",
+                 "INSERT INTO building (location_id, name, address, floors_above, "
+                 "floors_below, " META_COLS ") VALUES (?, ?, ?, ?, ?, " META_VALUES
+                 ") ON CONFLICT (location_id) "
+                 "DO UPDATE SET name = excluded.name, address = excluded.address, "
+                 "floors_above = excluded.floors_above, floors_below = "
+                 "excluded.floors_below, " META_UPDATE},
         [REGISTRY_ZONE] = {"zones",
-                "SELECT revision, verified, record_sha256 FROM zone WHERE zone_id = ?",
-                "INSERT INTO zone (zone_id, building, name, " META_COLS ") VALUES (?, ?, ?, "
-                META_VALUES ") ON CONFLICT (zone_id) DO UPDATE SET building = excluded.building, "
-                "name = excluded.name, " META_UPDATE},
-        [REGISTRY_UNIT] = {"units",
-                "SELECT revision, verified, record_sha256 FROM unit WHERE address_id = ?",
-                "INSERT INTO unit (address_id, building, floor, number, " META_COLS ") VALUES "
-                "(?, ?, ?, ?, " META_VALUES ") ON CONFLICT (address_id) DO UPDATE SET "
-                "building = excluded.building, floor = excluded.floor, number = excluded.number, "
-                META_UPDATE},
-        [REGISTRY_RESIDENT] = {"residents",
-                "SELECT revision, verified, record_sha256 FROM resident WHERE resident_id = ?",
-                "INSERT INTO resident (resident_id, unit, citizen_hmac, citizen_last4, name, "
-                "phone, bedridden, mobility_impaired, elderly, infant, needs_oxygen, moved_out, "
-                META_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " META_VALUES ") "
-                "ON CONFLICT (resident_id) DO UPDATE SET unit = excluded.unit, "
-                "citizen_hmac = excluded.citizen_hmac, citizen_last4 = excluded.citizen_last4, "
-                "name = excluded.name, phone = excluded.phone, bedridden = excluded.bedridden, "
-                "mobility_impaired = excluded.mobility_impaired, elderly = excluded.elderly, "
-                "infant = excluded.infant, needs_oxygen = excluded.needs_oxygen, "
-                "moved_out = excluded.moved_out, " META_UPDATE},
-        [REGISTRY_DETECTOR] = {"detectors",
-                "SELECT revision, verified, record_sha256 FROM detector WHERE detector_id = ?",
-                "INSERT INTO detector (detector_id, building, kind, heat_class, unit, floor, zone, "
-                "location, source, bridge, device, gpio_chip, gpio_line, gpio_active_low, "
-                "gpio_bias, gpio_debounce_ms, gpio_fault_line, report_period_s, " META_COLS ") "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " META_VALUES ") "
-                "ON CONFLICT (detector_id) DO UPDATE SET building = excluded.building, "
-                "kind = excluded.kind, heat_class = excluded.heat_class, unit = excluded.unit, "
-                "floor = excluded.floor, zone = excluded.zone, location = excluded.location, "
-                "source = excluded.source, bridge = excluded.bridge, device = excluded.device, "
-                "gpio_chip = excluded.gpio_chip, gpio_line = excluded.gpio_line, "
-                "gpio_active_low = excluded.gpio_active_low, gpio_bias = excluded.gpio_bias, "
-                "gpio_debounce_ms = excluded.gpio_debounce_ms, "
-                "gpio_fault_line = excluded.gpio_fault_line, "
-                "report_period_s = excluded.report_period_s, " META_UPDATE},
+                           "SELECT revision, verified, record_sha256 FROM zone WHERE zone_id = ?",
+                           "INSERT INTO zone (zone_id, building, name, " META_COLS
+                           ") VALUES (?, ?, ?, " META_VALUES
+                           ") ON CONFLICT (zone_id) DO UPDATE SET building = excluded.building, "
+                           "name = excluded.name, " META_UPDATE},
+        [REGISTRY_UNIT] =
+                {"units", "SELECT revision, verified, record_sha256 FROM unit WHERE address_id = ?",
+                 "INSERT INTO unit (address_id, building, floor, number, " META_COLS ") VALUES "
+                 "(?, ?, ?, ?, " META_VALUES ") ON CONFLICT (address_id) DO UPDATE SET "
+                 "building = excluded.building, floor = excluded.floor, number = "
+                 "excluded.number, " META_UPDATE},
+        [REGISTRY_RESIDENT] =
+                {"residents",
+                 "SELECT revision, verified, record_sha256 FROM resident WHERE resident_id = ?",
+                 "INSERT INTO resident (resident_id, unit, citizen_hmac, citizen_last4, name, "
+                 "phone, bedridden, mobility_impaired, elderly, infant, needs_oxygen, "
+                 "moved_out, " META_COLS
+                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " META_VALUES ") "
+                 "ON CONFLICT (resident_id) DO UPDATE SET unit = excluded.unit, "
+                 "citizen_hmac = excluded.citizen_hmac, citizen_last4 = excluded.citizen_last4, "
+                 "name = excluded.name, phone = excluded.phone, bedridden = excluded.bedridden, "
+                 "mobility_impaired = excluded.mobility_impaired, elderly = excluded.elderly, "
+                 "infant = excluded.infant, needs_oxygen = excluded.needs_oxygen, "
+                 "moved_out = excluded.moved_out, " META_UPDATE},
+        [REGISTRY_DETECTOR] =
+                {"detectors",
+                 "SELECT revision, verified, record_sha256 FROM detector WHERE detector_id = ?",
+                 "INSERT INTO detector (detector_id, building, kind, heat_class, unit, floor, "
+                 "zone, "
+                 "location, source, bridge, device, gpio_chip, gpio_line, gpio_active_low, "
+                 "gpio_bias, gpio_debounce_ms, gpio_fault_line, report_period_s, " META_COLS ") "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " META_VALUES ") "
+                 "ON CONFLICT (detector_id) DO UPDATE SET building = excluded.building, "
+                 "kind = excluded.kind, heat_class = excluded.heat_class, unit = excluded.unit, "
+                 "floor = excluded.floor, zone = excluded.zone, location = excluded.location, "
+                 "source = excluded.source, bridge = excluded.bridge, device = excluded.device, "
+                 "gpio_chip = excluded.gpio_chip, gpio_line = excluded.gpio_line, "
+                 "gpio_active_low = excluded.gpio_active_low, gpio_bias = excluded.gpio_bias, "
+                 "gpio_debounce_ms = excluded.gpio_debounce_ms, "
+                 "gpio_fault_line = excluded.gpio_fault_line, "
+                 "report_period_s = excluded.report_period_s, " META_UPDATE},
 };
 
 /* Prepared statements of one import. */
@@ -491,8 +498,8 @@ static int import_all(struct importer *im, const struct registry_records *recs)
                 snprintf(where, sizeof(where), "residents[%zu] (%.64s)", i, res->resident_id);
                 r = check_ref(im, im->unit_floor, where, "unit", res->unit);
                 if (r == 0 && diag_count(im->refused) == refused)
-                        r = import_one(im, REGISTRY_RESIDENT, i, res->resident_id, res,
-                                       &res->meta, bind_resident);
+                        r = import_one(im, REGISTRY_RESIDENT, i, res->resident_id, res, &res->meta,
+                                       bind_resident);
         }
         if (r == 0)
                 r = import_detectors(im, recs);
@@ -504,7 +511,10 @@ int registry_import(struct store *s, const struct registry_records *recs,
                     struct diag *notes, struct registry_import_result *result)
 {
         struct importer im = {
-                .store = s, .refused = refused, .notes = notes, .res = result,
+                .store = s,
+                .refused = refused,
+                .notes = notes,
+                .res = result,
                 .now = (sqlite3_int64)time(NULL),
         };
         size_t refused_before = diag_count(refused);
@@ -544,9 +554,9 @@ out_finalize:
 static const char *const list_sql[REGISTRY_TYPE_COUNT] = {
         [REGISTRY_BUILDING] = "SELECT location_id, name, address, floors_above, floors_below, "
                               "revision, " VERIFICATION_SQL " FROM building",
-        [REGISTRY_ZONE] = "SELECT zone_id, name, (SELECT count(*) FROM detector d WHERE d.zone = "
-                          "z.zone_id) AS detectors, revision, " VERIFICATION_SQL
-                          " FROM zone z WHERE 1 = 1",
+        [REGISTRY_ZONE] =
+                "SELECT zone_id, name, (SELECT count(*) FROM detector d WHERE d.zone = "
+                "z.zone_id) AS detectors, revision, " VERIFICATION_SQL " FROM zone z WHERE 1 = 1",
         [REGISTRY_UNIT] =
                 "SELECT address_id, floor, number, (SELECT count(*) FROM resident r WHERE r.unit = "
                 "u.address_id AND r.moved_out = 0) AS residents, (SELECT count(*) FROM detector d "
@@ -554,11 +564,13 @@ static const char *const list_sql[REGISTRY_TYPE_COUNT] = {
                 " FROM unit u WHERE 1 = 1",
         [REGISTRY_RESIDENT] =
                 "SELECT r.resident_id, r.unit, u.floor, u.number, '********' || r.citizen_last4 AS "
-                "citizen_id, r.name, r.phone, nullif(rtrim(CASE WHEN r.bedridden THEN 'bedridden,' ELSE "
+                "citizen_id, r.name, r.phone, nullif(rtrim(CASE WHEN r.bedridden THEN 'bedridden,' "
+                "ELSE "
                 "'' END || CASE WHEN r.mobility_impaired THEN 'mobility_impaired,' ELSE '' END || "
                 "CASE WHEN r.elderly THEN 'elderly,' ELSE '' END || CASE WHEN r.infant THEN "
                 "'infant,' ELSE '' END || CASE WHEN r.needs_oxygen THEN 'needs_oxygen,' ELSE '' "
-                "END, ','), '') AS flags, CASE WHEN r.moved_out THEN 'moved_out' ELSE 'active' END AS "
+                "END, ','), '') AS flags, CASE WHEN r.moved_out THEN 'moved_out' ELSE 'active' END "
+                "AS "
                 "status, r.revision, CASE WHEN r.verified = 0 THEN 'UNVERIFIED' WHEN r.demo_key = "
                 "1 THEN 'verified (DEMO key)' ELSE 'verified' END AS verification FROM resident r "
                 "JOIN unit u ON u.address_id = r.unit WHERE 1 = 1",

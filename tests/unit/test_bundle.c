@@ -80,8 +80,8 @@ static void sign(const struct crypto_key *key, const char *type, json_t *rec)
 /* A small building: 3 floors, one zone, two units, two residents, three detectors. */
 static json_t *make_bundle(const struct crypto_key *key)
 {
-        json_t *b = json_pack("{s:s, s:i, s:s}", "format", BUNDLE_FORMAT, "version", 1,
-                              "authority", crypto_key_id(key));
+        json_t *b = json_pack("{s:s, s:i, s:s}", "format", BUNDLE_FORMAT, "version", 1, "authority",
+                              crypto_key_id(key));
         json_t *rec, *arr;
 
         rec = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i}", "location_id", BUILDING_ID, "name",
@@ -112,35 +112,33 @@ static json_t *make_bundle(const struct crypto_key *key)
 
         arr = json_array();
         rec = json_pack("{s:s, s:s, s:s, s:s, s:[s,s], s:i}", "resident_id", "R-1", "unit",
-                        "200000000001", "citizen_id", CITIZEN_A, "name", "Nguyễn Văn Thử",
-                        "flags", "bedridden", "elderly", "revision", 1);
+                        "200000000001", "citizen_id", CITIZEN_A, "name", "Nguyễn Văn Thử", "flags",
+                        "bedridden", "elderly", "revision", 1);
         sign(key, "resident", rec);
         json_array_append_new(arr, rec);
-        rec = json_pack("{s:s, s:s, s:s, s:s, s:i}", "resident_id", "R-2", "unit",
-                        "200000000002", "citizen_id", CITIZEN_B, "status", "moved_out",
-                        "revision", 1);
+        rec = json_pack("{s:s, s:s, s:s, s:s, s:i}", "resident_id", "R-2", "unit", "200000000002",
+                        "citizen_id", CITIZEN_B, "status", "moved_out", "revision", 1);
         sign(key, "resident", rec);
         json_array_append_new(arr, rec);
         json_object_set_new(b, "residents", arr);
 
         arr = json_array();
         rec = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:i}", "detector_id", "D-1",
-                        "building", BUILDING_ID, "kind", "smoke", "unit", "200000000001",
-                        "source", "type", "mqtt", "bridge", "zigbee2mqtt", "device", "u1-smoke",
-                        "revision", 1);
+                        "building", BUILDING_ID, "kind", "smoke", "unit", "200000000001", "source",
+                        "type", "mqtt", "bridge", "zigbee2mqtt", "device", "u1-smoke", "revision",
+                        1);
         sign(key, "detector", rec);
         json_array_append_new(arr, rec);
         rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:{s:s, s:s, s:s}, s:i}", "detector_id",
-                        "D-2", "building", BUILDING_ID, "kind", "heat", "heat_class", "A1R",
-                        "unit", "200000000002", "floor", 2, "source", "type", "mqtt", "bridge",
-                        "tasmota", "device", "u2-heat", "revision", 1);
+                        "D-2", "building", BUILDING_ID, "kind", "heat", "heat_class", "A1R", "unit",
+                        "200000000002", "floor", 2, "source", "type", "mqtt", "bridge", "tasmota",
+                        "device", "u2-heat", "revision", 1);
         sign(key, "detector", rec);
         json_array_append_new(arr, rec);
         rec = json_pack("{s:s, s:s, s:s, s:i, s:s, s:{s:s, s:s, s:i, s:b, s:s}, s:i}",
                         "detector_id", "D-3", "building", BUILDING_ID, "kind", "call_point",
                         "floor", -1, "zone", "stair-a", "source", "type", "gpio", "chip",
-                        "gpiochip0", "line", 17, "active_low", 1, "bias", "pull-up", "revision",
-                        1);
+                        "gpiochip0", "line", 17, "active_low", 1, "bias", "pull-up", "revision", 1);
         sign(key, "detector", rec);
         json_array_append_new(arr, rec);
         json_object_set_new(b, "detectors", arr);
@@ -420,8 +418,7 @@ static void test_import_twice_changes_nothing(void **state)
         assert_int_equal(import(f, s, b, false, &res), 0);
         assert_int_equal(res.total.inserted, 9);
         assert_int_equal(count_rows(s, "SELECT count(*) FROM resident"), 2);
-        assert_int_equal(count_rows(s, "SELECT floor FROM detector WHERE detector_id = 'D-1'"),
-                         1);
+        assert_int_equal(count_rows(s, "SELECT floor FROM detector WHERE detector_id = 'D-1'"), 1);
         assert_int_equal(import(f, s, b, false, &res), 0);
         assert_int_equal(res.total.inserted, 0);
         assert_int_equal(res.total.updated, 0);
@@ -475,8 +472,7 @@ static void test_reused_revision_with_other_content_is_refused_whole(void **stat
         sign(f->key, "unit", u);
         assert_int_equal(import(f, s, b, false, &res), -EBADMSG);
         assert_true(diag_has(f->d, "units[1] (200000000002)", "different content"));
-        assert_int_equal(count_rows(s, "SELECT count(*) FROM zone WHERE name = 'Stairwell A'"),
-                         1);
+        assert_int_equal(count_rows(s, "SELECT count(*) FROM zone WHERE name = 'Stairwell A'"), 1);
         assert_int_equal(count_rows(s, "SELECT count(*) FROM import_run"), 1);
         store_free(s);
         json_decref(b);
@@ -512,10 +508,10 @@ static void test_unsigned_records_are_stored_marked_unverified(void **state)
         json_object_del(record(b, "detectors", 1), "signature");
         assert_int_equal(import(f, s, b, true, &res), 0);
         assert_int_equal(res.total.unverified, 1);
-        assert_int_equal(
-                count_rows(s, "SELECT verified FROM detector WHERE detector_id = 'D-2'"), 0);
-        assert_int_equal(
-                count_rows(s, "SELECT verified FROM detector WHERE detector_id = 'D-1'"), 1);
+        assert_int_equal(count_rows(s, "SELECT verified FROM detector WHERE detector_id = 'D-2'"),
+                         0);
+        assert_int_equal(count_rows(s, "SELECT verified FROM detector WHERE detector_id = 'D-1'"),
+                         1);
         store_free(s);
         json_decref(b);
 }

@@ -417,7 +417,7 @@ static void test_empty_value_for_a_required_key_is_an_error(void **state)
                     "empty value for id: expected 1 to 64 of the characters A-Z a-z "
                     "0-9 . _ -");
         assert_diag(f, 1, 3,
-                    "empty value for state_dir: expected a path of at most 160 characters");
+                    "empty value for state_dir: expected a path of at most 144 characters");
         assert_diag(f, 2, 5,
                     "empty value for bundle_max_bytes: expected an integer from 1024 to "
                     "1073741824, optionally with a K, M or G suffix");
@@ -612,12 +612,35 @@ static void test_explicit_paths_are_kept_when_state_dir_moves(void **state)
 static void test_path_too_long_to_print_back_is_refused(void **state)
 {
         struct fixture *f = *state;
-        char text[256], want[256];
+        char text[256];
 
-        snprintf(text, sizeof(text), "[gateway]\nstate_dir = /%0160d\n", 0);
+        snprintf(text, sizeof(text), "[registry]\nauthority_key = /%0160d\n", 0);
         assert_load_fails(f, text, 1);
-        snprintf(want, sizeof(want), "state_dir is too long: 161 characters, at most 160");
-        assert_diag(f, 0, 2, want);
+        assert_diag(f, 0, 2, "authority_key is too long: 161 characters, at most 160");
+
+        /* state_dir leaves room for the files derived under it. */
+        reset_diag(f);
+        snprintf(text, sizeof(text), "[gateway]\nstate_dir = /%0144d\n", 0);
+        assert_load_fails(f, text, 1);
+        assert_diag(f, 0, 2, "state_dir is too long: 145 characters, at most 144");
+}
+
+static void test_longest_paths_print_and_load_back(void **state)
+{
+        struct fixture *f = *state;
+        struct config *again = NULL;
+        char text[256], path[PATH_MAX], *out;
+
+        snprintf(text, sizeof(text), "[gateway]\nstate_dir = /%0143d\n", 0);
+        assert_load_succeeds(f, text);
+        assert_int_equal(strlen(f->c->identity_secret), 160);
+        snprintf(path, sizeof(path), "%s/printed.conf", f->dir);
+        out = print_to_string(f->c);
+        write_file(path, out, strlen(out));
+        free(out);
+        assert_int_equal(config_load(path, f->d, &again), 0);
+        assert_config_equal(again, f->c);
+        config_free(again);
 }
 
 static void test_crlf_bom_and_inline_comments_are_accepted(void **state)
@@ -746,6 +769,7 @@ int main(int argc, char **argv)
                 T(test_derived_paths_follow_a_state_dir_set_later_in_the_file),
                 T(test_explicit_paths_are_kept_when_state_dir_moves),
                 T(test_path_too_long_to_print_back_is_refused),
+                T(test_longest_paths_print_and_load_back),
                 T(test_crlf_bom_and_inline_comments_are_accepted),
                 T(test_nul_byte_is_reported_at_its_line),
                 T(test_print_marks_defaults_and_where_keys_were_set),

@@ -79,8 +79,7 @@ static void test_real_migrations_apply_and_reopen_unchanged(void **state)
         assert_int_equal(store_open(path, STORE_READ_WRITE, &s), 0);
         assert_int_equal(store_schema_version(s),
                          store_migrations[store_migration_count - 1].version);
-        assert_int_equal(query_int(s, "SELECT count(*) FROM sqlite_master WHERE name = 'unit'"),
-                         1);
+        assert_int_equal(query_int(s, "SELECT count(*) FROM sqlite_master WHERE name = 'unit'"), 1);
         store_free(s);
         /* A second open finds nothing to do and keeps the data. */
         assert_int_equal(store_open(path, STORE_READ_WRITE, &s), 0);
@@ -157,9 +156,8 @@ static void test_read_only_open_refuses_database_needing_migration(void **state)
         assert_int_equal(store_open_with(path, STORE_READ_ONLY, two_steps, 2, &s), -ESTALE);
         assert_int_equal(store_open_with(path, STORE_READ_ONLY, two_steps, 1, &s), 0);
         /* Read-only means read-only: a write is refused by SQLite itself. */
-        assert_int_not_equal(sqlite3_exec(store_db(s), "INSERT INTO a VALUES (1)", NULL, NULL,
-                                          NULL),
-                             SQLITE_OK);
+        assert_int_not_equal(
+                sqlite3_exec(store_db(s), "INSERT INTO a VALUES (1)", NULL, NULL, NULL), SQLITE_OK);
         store_free(s);
         free(path);
 }
@@ -223,16 +221,16 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_real_migrations_apply_and_reopen_unchanged,
                                                 setup, teardown),
-                cmocka_unit_test_setup_teardown(test_connection_pragmas_make_commits_durable,
-                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_connection_pragmas_make_commits_durable, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_newer_database_is_refused_untouched, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_failed_migration_leaves_old_version_intact,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(
                         test_read_only_open_refuses_database_needing_migration, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_file_that_is_not_a_database_is_refused,
-                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_file_that_is_not_a_database_is_refused, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_damaged_page_fails_integrity_check, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_unwritable_location_reports_errno, setup,

@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The daemon's main paths under valgrind's memcheck: import (first, again, refused), the
+listings and the daemon's start and stop. Any leak, invalid read or write, or use of
+uninitialised memory fails the test. Runs on the plain (not sanitized) build only, since
+valgrind cannot run a binary built with AddressSanitizer.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+import fgtest  # noqa: E402
+
+VALGRIND = os.environ.get("VALGRIND", "valgrind")
+LEAKS = "definite,indirect,possible"
+MEMCHECK = [VALGRIND, "--quiet", "--error-exitcode=99", "--leak-check=full",
+            f"--show-leak-kinds={LEAKS}", f"--errors-for-leak-kinds={LEAKS}", "--track-origins=yes"]
+
+
+class Memcheck(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.gw = fgtest.Gateway(demo_key=True)
+        cls.bundle = cls.gw.bundle(floors=3, units_per_floor=4)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.cleanup()
+
+    def memcheck(self, *args, expect=0):
+        done = fgtest.run(*MEMCHECK, fgtest.BIN, "--config", self.gw.config, *args, timeout=300)
+        self.assertEqual(done.returncode, expect, done.stderr)
+        self.assertNotIn("==", done.stderr, done.stderr)
+        return done
+
+    def test_import_list_and_refusal_are_clean(self):
+        self.memcheck("import", self.bundle)
+        self.memcheck("import", self.bundle)
+        for cmd in ("building", "zones", "units", "residents", "detectors"):
+            self.memcheck(cmd)
+            self.memcheck(cmd, "--json")
+        data = fgtest.load_json(self.bundle)
+        data["units"][0]["floor"] = 2
+        bad = self.gw.dir / "bad.json"
+        fgtest.save_json(bad, data)
+        self.memcheck("import", bad, expect=3)
+        self.memcheck("check-config")
+
+    def test_daemon_start_and_stop_is_clean(self):
+        self.memcheck("import", self.bundle)
+        proc = subprocess.Popen([*MEMCHECK, fgtest.BIN, "--config", str(self.gw.config), "run"],
+                                stderr=subprocess.PIPE, text=True)
+        seen = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            seen.append(line)
+            if "ready" in line or not line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stderr.read()
+        self.assertEqual(proc.wait(timeout=60), 0, "".join(seen) + rest)
+        proc.stderr.close()
+        self.assertNotIn("==", rest, rest)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

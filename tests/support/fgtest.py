@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""What the integration tests share: where the binary and the tools are, a throw-away state
+directory with its own config and authority key, and signed synthetic bundles.
+
+Every test drives the real `firegate` binary (FIREGATE_BIN, set by CTest) against real SQLite
+files; nothing here stands in for a part of the gateway.
+"""
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from pathlib import Path
+
+ROOT = Path(os.environ.get("FIREGATE_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+BIN = os.environ.get("FIREGATE_BIN", str(ROOT / "build" / "debug" / "firegate"))
+FG_SIGN = ROOT / "scripts" / "fg-sign"
+MAKE_BUILDING = ROOT / "tests" / "support" / "make_building.py"
+SCHEMA = ROOT / "schema" / "registry-bundle.schema.json"
+
+# ASan's leak report would turn an intentional early exit into noise; UBSan must abort.
+os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+os.environ.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+
+
+def run(*argv, env=None, timeout=120, check=None):
+    """Runs a command and returns the CompletedProcess (text, both streams captured)."""
+    full_env = dict(os.environ)
+    full_env.pop("FIREGATE_CONFIG", None)
+    if env:
+        full_env.update(env)
+    done = subprocess.run([str(a) for a in argv], capture_output=True, text=True,
+                          timeout=timeout, env=full_env)
+    if check is not None and done.returncode != check:
+        raise AssertionError(f"{argv} exited {done.returncode}, expected {check}\n"
+                             f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}")
+    return done
+
+
+class Gateway:
+    """A state directory, a config naming it, and an authority key pair, all under one temp dir."""
+
+    def __init__(self, demo_key=False, extra_config=""):
+        self.dir = Path(tempfile.mkdtemp(prefix="firegate-it-"))
+        self.state = self.dir / "state"
+        self.key = self.dir / "authority.pem"
+        self.pub = self.dir / "authority.pub"
+        keygen = [FG_SIGN, "keygen"] + (["--demo"] if demo_key else []) + [self.key, self.pub]
+        self.key_id = run(*keygen, check=0).stdout.split()[-1]
+        self.config = self.dir / "firegate.conf"
+        self.config.write_text(f"[gateway]\nstate_dir = {self.state}\n{extra_config}"
+                               f"[registry]\nauthority_key = {self.pub}\n")
+
+    def firegate(self, *args, check=None, env=None, timeout=120):
+        return run(BIN, "--config", self.config, *args, check=check, env=env, timeout=timeout)
+
+    def json(self, *args):
+        return json.loads(self.firegate(*args, "--json", check=0).stdout)
+
+    def bundle(self, name="bundle.json", sign=True, key=None, **options):
+        """Generates a synthetic building (make_building.py options as keywords) and signs it."""
+        raw = self.dir / f"raw-{name}"
+        argv = [MAKE_BUILDING]
+        for opt, value in options.items():
+            argv += [f"--{opt.replace('_', '-')}", str(value)]
+        run(*argv, raw, check=0)
+        if not sign:
+            return raw
+        out = self.dir / name
+        run(FG_SIGN, "sign", "--key", key or self.key, raw, out, check=0)
+        return out
+
+    def dump(self):
+        """The registry tables' rows, to compare the store before and after an operation."""
+        db = sqlite3.connect(f"file:{self.state / 'firegate.db'}?mode=ro", uri=True)
+        try:
+            tables = ["building", "zone", "unit", "resident", "detector"]
+            return {t: db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
+        finally:
+            db.close()
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def load_json(path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def save_json(path, value):
+    Path(path).write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")
