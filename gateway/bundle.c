@@ -11,6 +11,7 @@
 #include "bundle.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -20,7 +21,7 @@
 #include "fileio.h"
 
 /* Revisions stay below 2^53 so every JSON parser on the authority's side reads them exactly. */
-#define BUNDLE_MAX_REVISION 9007199254740991L
+#define BUNDLE_MAX_REVISION INT64_C(9007199254740991)
 
 struct bundle {
         json_t *root;
@@ -61,12 +62,65 @@ static size_t utf8_chars(const char *s)
         return n;
 }
 
+/* Bytes of a character that must not appear in a record: C0 and C1 controls, DEL, and the
+ * bidirectional overrides and isolates, which can make a listing show other text than it holds
+ * (U+202A-U+202E, U+2066-U+2069). Returns the length of the sequence at @s, or 0. */
+static size_t forbidden_at(const char *s)
+{
+        const unsigned char *u = (const unsigned char *)s;
+
+        if (u[0] < 0x20 || u[0] == 0x7f)
+                return 1;
+        if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)
+                return 2;
+        if (u[0] == 0xe2 && u[1] == 0x80 && u[2] >= 0xaa && u[2] <= 0xae)
+                return 3;
+        if (u[0] == 0xe2 && u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9)
+                return 3;
+        return 0;
+}
+
 static bool has_control_chars(const char *s)
 {
         for (; *s; s++)
-                if ((unsigned char)*s < 0x20 || *s == 0x7f)
+                if (forbidden_at(s))
                         return true;
         return false;
+}
+
+/* Copies untrusted text for a message: forbidden characters become '?', and the copy ends at a
+ * character boundary after at most 64 characters, so a message can neither carry terminal
+ * escapes nor grow without bound. */
+static const char *printable(const char *s, char *buf, size_t size)
+{
+        size_t o = 0, chars = 0;
+
+        while (*s && chars < 64) {
+                size_t n = forbidden_at(s), len = 1;
+
+                if (n) {
+                        if (o + 1 >= size)
+                                break;
+                        buf[o++] = '?';
+                        s += n;
+                        chars++;
+                        continue;
+                }
+                while ((((unsigned char)s[len]) & 0xc0) == 0x80)
+                        len++;
+                if (o + len >= size)
+                        break;
+                memcpy(buf + o, s, len);
+                o += len;
+                s += len;
+                chars++;
+        }
+        if (*s && o + 3 < size) {
+                memcpy(buf + o, "...", 3);
+                o += 3;
+        }
+        buf[o] = '\0';
+        return buf;
 }
 
 /* Letters, digits and the characters in @extra only, 1..@max long. */
@@ -97,9 +151,12 @@ static void rec_only(struct rec *r, json_t *obj, const char *ctx, const char *co
                 for (const char *const *a = allowed; *a; a++)
                         if (strcmp(*a, key) == 0)
                                 known = true;
-                if (!known)
-                        rec_fail(r, "unknown field '%s'%s%s", key, ctx ? " in " : "",
-                                 ctx ? ctx : "");
+                if (!known) {
+                        char name[300];
+
+                        rec_fail(r, "unknown field '%s'%s%s", printable(key, name, sizeof(name)),
+                                 ctx ? " in " : "", ctx ? ctx : "");
+                }
         }
 }
 
@@ -136,8 +193,8 @@ static const char *rec_str(struct rec *r, const char *key, bool required, size_t
 }
 
 /* Returns whether @key is present and valid; a missing required or invalid value fails @r. */
-static bool rec_int_in(struct rec *r, json_t *obj, const char *key, bool required, long min,
-                       long max, long *out)
+static bool rec_int_in(struct rec *r, json_t *obj, const char *key, bool required, int64_t min,
+                       int64_t max, int64_t *out)
 {
         json_t *v = json_object_get(obj, key);
 
@@ -151,14 +208,15 @@ static bool rec_int_in(struct rec *r, json_t *obj, const char *key, bool require
                 return false;
         }
         if (json_integer_value(v) < min || json_integer_value(v) > max) {
-                rec_fail(r, "'%s' must be from %ld to %ld", key, min, max);
+                rec_fail(r, "'%s' must be from %" PRId64 " to %" PRId64, key, min, max);
                 return false;
         }
-        *out = (long)json_integer_value(v);
+        *out = (int64_t)json_integer_value(v);
         return true;
 }
 
-static bool rec_int(struct rec *r, const char *key, bool required, long min, long max, long *out)
+static bool rec_int(struct rec *r, const char *key, bool required, int64_t min, int64_t max,
+                    int64_t *out)
 {
         return rec_int_in(r, r->obj, key, required, min, max, out);
 }
@@ -245,14 +303,15 @@ static void rec_begin(struct rec *r, json_t *obj, const char *section, size_t in
                       const char *id_key)
 {
         json_t *id = json_is_object(obj) ? json_object_get(obj, id_key) : NULL;
+        char text[300];
 
         r->obj = obj;
         r->bad = false;
         if (index == (size_t)-1)
                 snprintf(r->where, sizeof(r->where), "%s", section);
-        else if (id && json_is_string(id) && !has_control_chars(json_string_value(id)))
-                snprintf(r->where, sizeof(r->where), "%s[%zu] (%.64s)", section, index,
-                         json_string_value(id));
+        else if (id && json_is_string(id))
+                snprintf(r->where, sizeof(r->where), "%s[%zu] (%s)", section, index,
+                         printable(json_string_value(id), text, sizeof(text)));
         else
                 snprintf(r->where, sizeof(r->where), "%s[%zu]", section, index);
 }
@@ -265,7 +324,7 @@ static void check_building_ref(struct rec *r, const struct bundle *b, const char
                          b->recs.building.location_id);
 }
 
-static void check_floor(struct rec *r, const struct bundle *b, long floor)
+static void check_floor(struct rec *r, const struct bundle *b, int64_t floor)
 {
         const struct registry_building *bd = &b->recs.building;
 
@@ -284,7 +343,7 @@ static void parse_building(struct bundle *b, struct rec *r, const regex_t *re)
                 "location_id",  "name",     "address",   "floors_above",
                 "floors_below", "revision", "signature", NULL};
         struct registry_building *bd = &b->recs.building;
-        long above = 0, below = 0;
+        int64_t above = 0, below = 0;
 
         rec_only(r, r->obj, NULL, fields);
         bd->location_id = rec_str(r, "location_id", true, 64);
@@ -327,7 +386,7 @@ static void parse_unit(struct bundle *b, struct rec *r, const regex_t *re, struc
 {
         static const char *const fields[] = {"address_id", "building",  "floor", "number",
                                              "revision",   "signature", NULL};
-        long floor = 0;
+        int64_t floor = 0;
 
         rec_only(r, r->obj, NULL, fields);
         u->address_id = rec_str(r, "address_id", true, 64);
@@ -372,10 +431,12 @@ static void parse_resident_flags(struct rec *r, struct registry_resident *res)
                                 rec_fail(r, "'flags' lists '%s' twice", registry_flag_name(f));
                         res->flags |= 1u << f;
                 }
-                if (!known && !has_control_chars(json_string_value(v)))
-                        rec_fail(r, "'flags' has the unknown flag '%.40s'", json_string_value(v));
-                else if (!known)
-                        rec_fail(r, "'flags' has an unknown flag");
+                if (!known) {
+                        char name[300];
+
+                        rec_fail(r, "'flags' has the unknown flag '%s'",
+                                 printable(json_string_value(v), name, sizeof(name)));
+                }
         }
 }
 
@@ -456,7 +517,7 @@ static void parse_source(struct rec *r, struct registry_detector *det)
         static const char *const biases[] = {"as-is", "pull-up", "pull-down", "disabled", NULL};
         json_t *src = json_object_get(r->obj, "source"), *al;
         const char *type;
-        long line = 0, debounce = 50, fault = -1;
+        int64_t line = 0, debounce = 50, fault = -1;
 
         if (!src) {
                 rec_fail(r, "'source' is missing");
@@ -514,7 +575,7 @@ static void parse_detector(struct bundle *b, struct rec *r, struct registry_dete
                 "revision",    "signature", NULL};
         static const char *const kinds[] = {"smoke", "heat", "multi", "call_point", NULL};
         const char *kind;
-        long floor = 0, period = 0;
+        int64_t floor = 0, period = 0;
         int k = -1;
 
         rec_only(r, r->obj, NULL, fields);
@@ -616,7 +677,7 @@ static int parse_top(struct rec *top, const char *path)
                                              "building",  "zones",   "units",     "residents",
                                              "detectors", NULL};
         const char *format, *authority;
-        long version = 0;
+        int64_t version = 0;
 
         if (!json_is_object(top->obj)) {
                 diag_add(top->d, path, 0, "not a registry bundle: the top level is not an object");
@@ -628,14 +689,23 @@ static int parse_top(struct rec *top, const char *path)
                 rec_fail(top, "'format' is '%s', not '%s': not a registry bundle", format,
                          BUNDLE_FORMAT);
         if (rec_int(top, "version", true, 1, INT32_MAX, &version) && version != BUNDLE_VERSION)
-                rec_fail(top, "bundle version %ld is not supported (this gateway reads version %d)",
+                rec_fail(top,
+                         "bundle version %" PRId64
+                         " is not supported (this gateway reads version %d)",
                          version, BUNDLE_VERSION);
         authority = rec_str(top, "authority", false, 64);
-        if (authority && strcmp(authority, crypto_key_id(top->opt->authority)) != 0)
-                diag_add(top->d, path, 0,
-                         "the bundle says it was signed by key %.64s, but this gateway's "
+        /* Only a hint: the signatures decide. It explains a bundle full of bad signatures, and
+         * on a good one it says the bundle's header is wrong. */
+        if (authority && strcmp(authority, crypto_key_id(top->opt->authority)) != 0 &&
+            top->opt->warnings) {
+                char text[300];
+
+                diag_add(top->opt->warnings, path, 0,
+                         "the bundle says it was signed by key %s, but this gateway's "
                          "authority key is %s (registry.authority_key in the config)",
-                         authority, crypto_key_id(top->opt->authority));
+                         printable(authority, text, sizeof(text)),
+                         crypto_key_id(top->opt->authority));
+        }
         rec_str(top, "generated_at", false, 64);
         return top->bad ? -EBADMSG : 0;
 }
@@ -656,6 +726,36 @@ static int alloc_sections(struct bundle *b, json_t *zones, json_t *units, json_t
         if (!rr->zones || !rr->units || !rr->residents || !rr->detectors)
                 return -ENOMEM;
         return 0;
+}
+
+/* Two detectors on one GPIO line (as the alarm line or the fault line) would each read the
+ * other's contact. Checked here, across the whole bundle, so the refusal names both records. */
+static void check_gpio_lines(struct diag *d, const struct registry_records *rr, size_t *fails)
+{
+        for (size_t i = 0; i < rr->n_detectors; i++) {
+                const struct registry_detector *a = &rr->detectors[i];
+                int lines_a[2] = {a->gpio_line, a->gpio_fault_line};
+
+                if (!a->gpio || !a->gpio_chip)
+                        continue;
+                for (size_t j = i + 1; j < rr->n_detectors; j++) {
+                        const struct registry_detector *b = &rr->detectors[j];
+                        int lines_b[2] = {b->gpio_line, b->gpio_fault_line};
+
+                        if (!b->gpio || !b->gpio_chip || strcmp(a->gpio_chip, b->gpio_chip) != 0)
+                                continue;
+                        for (int x = 0; x < 2; x++)
+                                for (int y = 0; y < 2; y++)
+                                        if (lines_a[x] >= 0 && lines_a[x] == lines_b[y]) {
+                                                diag_add(d, NULL, 0,
+                                                         "detectors[%zu] (%s): GPIO line %s:%d "
+                                                         "is also used by detectors[%zu] (%s)",
+                                                         j, b->detector_id, b->gpio_chip,
+                                                         lines_b[y], i, a->detector_id);
+                                                (*fails)++;
+                                        }
+                }
+        }
 }
 
 static void parse_records(struct bundle *b, struct rec *r, const regex_t *re, json_t *zones,
@@ -685,6 +785,7 @@ static void parse_records(struct bundle *b, struct rec *r, const regex_t *re, js
         CHECK_UNIQUE(r->d, "units", rr->units, rr->n_units, address_id, *fails);
         CHECK_UNIQUE(r->d, "residents", rr->residents, rr->n_residents, resident_id, *fails);
         CHECK_UNIQUE(r->d, "detectors", rr->detectors, rr->n_detectors, detector_id, *fails);
+        check_gpio_lines(r->d, rr, fails);
 }
 
 int bundle_load(const char *path, const struct bundle_options *opt, struct diag *d,
@@ -703,7 +804,7 @@ int bundle_load(const char *path, const struct bundle_options *opt, struct diag 
         if (ret == -EFBIG) {
                 diag_add(d, path, 0,
                          "larger than the %zu bytes a bundle may have "
-                         "(registry.bundle_max_bytes); refused unread",
+                         "(registry.bundle_max_bytes); refused",
                          opt->max_bytes);
                 return ret;
         }
@@ -725,6 +826,12 @@ int bundle_load(const char *path, const struct bundle_options *opt, struct diag 
         crypto_sha256(data, len, b->file_sha256);
         b->root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!b->root) {
+                /* jansson quotes the text where it stopped ("near '...'"), which can be a
+                 * citizen identity number: keep only its reason. */
+                char *near = strstr(jerr.text, " near ");
+
+                if (near)
+                        *near = '\0';
                 diag_add(d, path, (unsigned)(jerr.line > 0 ? jerr.line : 1),
                          "column %d: not valid JSON: %s", jerr.column, jerr.text);
                 ret = -EBADMSG;
@@ -787,4 +894,20 @@ const uint8_t *bundle_file_sha256(const struct bundle *b)
 size_t bundle_record_count(const struct bundle *b)
 {
         return 1 + b->recs.n_zones + b->recs.n_units + b->recs.n_residents + b->recs.n_detectors;
+}
+
+size_t bundle_verified_count(const struct bundle *b)
+{
+        const struct registry_records *r = &b->recs;
+        size_t n = r->building.meta.verified;
+
+        for (size_t i = 0; i < r->n_zones; i++)
+                n += r->zones[i].meta.verified;
+        for (size_t i = 0; i < r->n_units; i++)
+                n += r->units[i].meta.verified;
+        for (size_t i = 0; i < r->n_residents; i++)
+                n += r->residents[i].meta.verified;
+        for (size_t i = 0; i < r->n_detectors; i++)
+                n += r->detectors[i].meta.verified;
+        return n;
 }

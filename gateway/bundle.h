@@ -27,7 +27,9 @@ struct bundle_options {
         bool allow_unsigned;                /* keep unsigned records, marked unverified */
         int current_year;                   /* for the birth-year rule of identity numbers */
         const uint8_t *identity_secret;     /* IDENTITY_SECRET_LEN bytes, for the keyed hash */
-        size_t max_bytes;                   /* larger files are refused unread */
+        size_t max_bytes;                   /* larger files are refused */
+        struct diag *warnings;              /* may be NULL: what is worth saying but refuses
+                                               nothing (a bundle naming another signing key) */
 };
 
 /* Reads and checks @path. Every refused record and every problem with the file is added to @d
@@ -37,7 +39,8 @@ struct bundle_options {
 int bundle_load(const char *path, const struct bundle_options *opt, struct diag *d,
                 struct bundle **out);
 
-/* Frees @b and the records it lent; NULL is a no-op. */
+/* Frees @b and the records it lent; NULL is a no-op. The records' key ids point into
+ * opt->authority, which must outlive @b. */
 void bundle_free(struct bundle *b);
 
 /* The checked records, valid until bundle_free(). */
@@ -48,5 +51,8 @@ const uint8_t *bundle_file_sha256(const struct bundle *b);
 
 /* Number of records, all types. */
 size_t bundle_record_count(const struct bundle *b);
+
+/* Number of records whose signature verified. */
+size_t bundle_verified_count(const struct bundle *b);
 
 #endif

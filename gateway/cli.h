@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cli: what the subcommands of the one `firegate` binary share: the exit codes (documented in
- * firegate --help and docs/cli.md; numbered for good, never reused), the lazily loaded config,
+ * firegate --help and the README; numbered for good, never reused), the lazily loaded config,
  * and opening the store where the config says.
  *
  * Each subcommand is `int cmd_<name>(struct cli *cli, int argc, char **argv)`, gets its own
@@ -28,9 +28,10 @@ enum cli_exit {
 const char *cli_exit_string(enum cli_exit e);
 
 struct cli {
-        const char *config_path; /* --config, or NULL */
-        struct config *config;   /* loaded by cli_config() */
-        bool journal;            /* stderr is connected to journald */
+        const char *config_path;     /* --config, or NULL */
+        struct config *config;       /* loaded by cli_config() */
+        bool journal;                /* stderr is connected to journald */
+        char secret_fingerprint[17]; /* of the identity secret, once a command has read it */
 };
 
 /* Loads the config once: --config, then $FIREGATE_CONFIG, then CONFIG_DEFAULT_PATH, else the
@@ -46,13 +47,21 @@ int cli_open_store(struct cli *cli, enum store_mode mode, struct store **out);
  * exit code to leave with. */
 int cli_authority_key(struct cli *cli, struct crypto_key **out);
 
-/* Parses the options every listing has (--json, --help) plus none other; for commands with no
- * filters. */
+/* The id of the configured authority key, or an empty string and -ENOKEY when it cannot be read
+ * (listings then show verification as stored, without comparing keys). Says nothing. */
+int cli_authority_key_id(struct cli *cli, char id[CRYPTO_KEY_ID_LEN + 1]);
+
+/* Says that @cmd got a usage error (printf-style) and returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Says that @cmd got an argument it takes none of, without repeating it, and returns
+ * CLI_EXIT_USAGE. */
+int cli_unexpected(const char *cmd, int position);
 
 /* Runs a listing statement and prints it; returns an exit code. */
 int cli_print_stmt(struct store *s, sqlite3_stmt *st, enum table_format fmt);
 
+/* The subcommands; each parses its own options from argv[1..] and returns an exit code. */
 int cmd_run(struct cli *cli, int argc, char **argv);
 int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_check_config(struct cli *cli, int argc, char **argv);

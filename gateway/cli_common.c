@@ -108,6 +108,16 @@ int cli_authority_key(struct cli *cli, struct crypto_key **out)
         r = crypto_key_load(path, out);
         switch (r) {
         case 0:
+                /* The authority's signing key on a gateway would let anyone holding the gateway
+                 * sign records; a gateway holds only the public half. */
+                if (crypto_key_has_private(*out)) {
+                        log_error("%s: a private key; the gateway must hold only the registry "
+                                  "authority's public key (registry.authority_key)",
+                                  path);
+                        crypto_key_free(*out);
+                        *out = NULL;
+                        return CLI_EXIT_REFUSED;
+                }
                 return CLI_EXIT_OK;
         case -EBADMSG:
                 log_error("%s: not a PEM Ed25519 key (registry.authority_key)", path);
@@ -121,6 +131,24 @@ int cli_authority_key(struct cli *cli, struct crypto_key **out)
                                 path);
                 return CLI_EXIT_FAILURE;
         }
+}
+
+int cli_authority_key_id(struct cli *cli, char id[CRYPTO_KEY_ID_LEN + 1])
+{
+        struct crypto_key *key = NULL;
+
+        id[0] = '\0';
+        if (cli_config(cli) != CLI_EXIT_OK || crypto_key_load(cli->config->authority_key, &key) < 0)
+                return -ENOKEY;
+        snprintf(id, CRYPTO_KEY_ID_LEN + 1, "%s", crypto_key_id(key));
+        crypto_key_free(key);
+        return 0;
+}
+
+int cli_unexpected(const char *cmd, int position)
+{
+        /* Not echoed: a stray argument can be an identity number typed in the wrong place. */
+        return cli_usage_error(cmd, "unexpected argument (the %d. after the command)", position);
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)

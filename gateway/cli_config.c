@@ -45,7 +45,7 @@ int cmd_check_config(struct cli *cli, int argc, char **argv)
                 }
         }
         if (optind < argc)
-                return cli_usage_error("check-config", "unexpected argument '%s'", argv[optind]);
+                return cli_unexpected("check-config", optind);
         r = cli_config(cli);
         if (r != CLI_EXIT_OK)
                 return r;

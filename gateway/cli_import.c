@@ -6,9 +6,11 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bundle.h"
 #include "cli.h"
@@ -32,15 +34,58 @@ static void import_usage(FILE *out)
                 "The bundle format: docs/registry-bundle.md. Exit status 3 when refused.\n");
 }
 
+static int print_json_summary(const struct registry_import_result *res, const struct bundle *b,
+                              const struct crypto_key *key)
+{
+        char sha[2 * CRYPTO_SHA256_LEN + 1];
+        json_t *root, *types;
+        int r = 0;
+
+        crypto_hex(bundle_file_sha256(b), CRYPTO_SHA256_LEN, sha);
+        root = json_pack("{s:s, s:I, s:I, s:s, s:b}", "bundle_sha256", sha, "records",
+                         (json_int_t)bundle_record_count(b), "verified",
+                         (json_int_t)bundle_verified_count(b), "authority_key", crypto_key_id(key),
+                         "demo_key", crypto_key_is_demo(key));
+        types = json_object();
+        if (!root || !types || json_object_set_new(root, "by_type", types) < 0) {
+                json_decref(root);
+                return -ENOMEM;
+        }
+        for (int i = 0; i <= REGISTRY_TYPE_COUNT; i++) {
+                const struct registry_counts *c =
+                        i < REGISTRY_TYPE_COUNT ? &res->by_type[i] : &res->total;
+                json_t *o = json_pack(
+                        "{s:I, s:I, s:I, s:I, s:I}", "inserted", (json_int_t)c->inserted, "updated",
+                        (json_int_t)c->updated, "unchanged", (json_int_t)c->unchanged, "skipped",
+                        (json_int_t)c->skipped, "unverified", (json_int_t)c->unverified);
+
+                if (!o || json_object_set_new(i < REGISTRY_TYPE_COUNT ? types : root,
+                                              i < REGISTRY_TYPE_COUNT
+                                                      ? registry_type_name((enum registry_type)i)
+                                                      : "total",
+                                              o) < 0)
+                        r = -ENOMEM;
+        }
+        if (r == 0 && json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
+                r = -EIO;
+        fputc('\n', stdout);
+        json_decref(root);
+        return r;
+}
+
 static int print_summary(const struct registry_import_result *res, const struct bundle *b,
                          const struct crypto_key *key, enum table_format fmt)
 {
         static const char *const names[] = {"type",      "inserted", "updated",
                                             "unchanged", "skipped",  "unverified"};
-        struct table *t = table_new(6, names);
+        struct table *t;
         char sha[2 * CRYPTO_SHA256_LEN + 1];
+        size_t records = bundle_record_count(b);
         int r = 0;
 
+        if (fmt == TABLE_JSON)
+                return print_json_summary(res, b, key);
+        t = table_new(6, names);
         if (!t)
                 return -ENOMEM;
         for (int i = 0; i <= REGISTRY_TYPE_COUNT && r == 0; i++) {
@@ -63,14 +108,18 @@ static int print_summary(const struct registry_import_result *res, const struct 
                 if (r == 0)
                         r = table_int(t, (long long)c->unverified);
         }
-        if (r == 0 && fmt == TABLE_TEXT) {
+        if (r == 0) {
                 crypto_hex(bundle_file_sha256(b), CRYPTO_SHA256_LEN, sha);
-                printf("imported %zu records (bundle sha256 %s)\n", bundle_record_count(b), sha);
-                printf("verified with authority key %s%s\n", crypto_key_id(key),
-                       crypto_key_is_demo(key) ? " (DEMO KEY, NOT FOR PRODUCTION)" : "");
-        }
-        if (r == 0)
+                printf("imported %zu records (bundle sha256 %s)\n", records, sha);
+                if (bundle_verified_count(b))
+                        printf("%zu verified with authority key %s%s\n", bundle_verified_count(b),
+                               crypto_key_id(key),
+                               crypto_key_is_demo(key) ? " (DEMO KEY, NOT FOR PRODUCTION)" : "");
+                if (bundle_verified_count(b) < records)
+                        printf("%zu UNVERIFIED (unsigned, kept with --allow-unsigned)\n",
+                               records - bundle_verified_count(b));
                 r = table_print(t, fmt, stdout);
+        }
         table_free(t);
         return r;
 }
@@ -85,30 +134,52 @@ static int current_year(void)
         return tm.tm_year + 1900;
 }
 
+/* The identity secret: the stored one, or a new one kept in memory until the bundle has passed,
+ * so a refused bundle leaves no file behind. */
+static int load_secret(const char *path, uint8_t secret[IDENTITY_SECRET_LEN], bool *fresh)
+{
+        int r = identity_secret_read(path, secret);
+
+        *fresh = false;
+        if (r == -ENOENT) {
+                *fresh = true;
+                r = crypto_random(secret, IDENTITY_SECRET_LEN);
+        }
+        if (r < 0)
+                log_error_errno(r, "%s: cannot read the identity secret (gateway.identity_secret)",
+                                path);
+        return r;
+}
+
+static void print_refused(struct diag *d, const char *path)
+{
+        diag_print(d, stderr, "firegate: error: ");
+        log_error("%s: refused (%zu problem%s); nothing was stored", path, diag_count(d),
+                  diag_count(d) == 1 ? "" : "s");
+}
+
 static int do_import(struct cli *cli, const char *path, bool allow_unsigned, enum table_format fmt)
 {
         uint8_t secret[IDENTITY_SECRET_LEN];
+        char fingerprint[17];
         struct crypto_key *key = NULL;
-        struct diag *d = diag_new(), *notes = diag_new();
+        struct diag *d = diag_new(), *notes = diag_new(), *warnings = diag_new();
         struct bundle *b = NULL;
         struct store *s = NULL;
         struct registry_import_result res;
         struct bundle_options opt;
+        bool fresh = false, created = false;
         int r, ret;
 
-        if (!d || !notes) {
+        memset(secret, 0, sizeof(secret));
+        if (!d || !notes || !warnings) {
                 ret = CLI_EXIT_FAILURE;
                 goto out;
         }
         ret = cli_authority_key(cli, &key);
         if (ret != CLI_EXIT_OK)
                 goto out;
-        r = fileio_mkdir_p(cli->config->state_dir, 0750);
-        if (r == 0)
-                r = identity_secret_load(cli->config->identity_secret, secret);
-        if (r < 0) {
-                log_error_errno(r, "%s: cannot load or create the identity secret",
-                                cli->config->identity_secret);
+        if (load_secret(cli->config->identity_secret, secret, &fresh) < 0) {
                 ret = CLI_EXIT_FAILURE;
                 goto out;
         }
@@ -119,15 +190,16 @@ static int do_import(struct cli *cli, const char *path, bool allow_unsigned, enu
                 .current_year = current_year(),
                 .identity_secret = secret,
                 .max_bytes = (size_t)cli->config->bundle_max_bytes,
+                .warnings = warnings,
         };
         r = bundle_load(path, &opt, d, &b);
+        diag_print(warnings, stderr, "firegate: warning: ");
         if (r < 0) {
-                diag_print(d, stderr, "firegate: error: ");
                 if (r == -EBADMSG || r == -EFBIG) {
-                        log_error("%s: refused (%zu problem%s); nothing was stored", path,
-                                  diag_count(d), diag_count(d) == 1 ? "" : "s");
+                        print_refused(d, path);
                         ret = CLI_EXIT_REFUSED;
                 } else {
+                        diag_print(d, stderr, "firegate: error: ");
                         ret = CLI_EXIT_FAILURE;
                 }
                 goto out;
@@ -135,29 +207,44 @@ static int do_import(struct cli *cli, const char *path, bool allow_unsigned, enu
         ret = cli_open_store(cli, STORE_READ_WRITE, &s);
         if (ret != CLI_EXIT_OK)
                 goto out;
-        r = registry_import(s, bundle_records(b), bundle_file_sha256(b), d, notes, &res);
+        if (fresh) {
+                /* Written before the store commits, so no stored hash ever lacks its secret. */
+                r = identity_secret_create(cli->config->identity_secret, secret);
+                if (r < 0) {
+                        log_error_errno(r, "%s: cannot create the identity secret",
+                                        cli->config->identity_secret);
+                        ret = CLI_EXIT_FAILURE;
+                        goto out;
+                }
+                created = true;
+        }
+        identity_secret_fingerprint(secret, fingerprint);
+        r = registry_import(s, bundle_records(b), bundle_file_sha256(b), fingerprint, d, notes,
+                            &res);
         diag_print(notes, stderr, "firegate: ");
         if (r == -EBADMSG) {
-                diag_print(d, stderr, "firegate: error: ");
-                log_error("%s: refused (%zu problem%s); nothing was stored", path, diag_count(d),
-                          diag_count(d) == 1 ? "" : "s");
+                print_refused(d, path);
                 ret = CLI_EXIT_REFUSED;
                 goto out;
         }
         if (r < 0) {
-                log_error("%s: not imported; the store is unchanged", path);
-                ret = CLI_EXIT_FAILURE;
+                ret = CLI_EXIT_FAILURE; /* the store has said why */
                 goto out;
         }
+        created = false;
         if (print_summary(&res, b, key, fmt) < 0) {
                 log_error("cannot write the summary to standard output");
                 ret = CLI_EXIT_FAILURE;
         }
 out:
+        /* A secret made for an import that did not land would pair with no stored hash. */
+        if (created)
+                unlink(cli->config->identity_secret);
         explicit_bzero(secret, sizeof(secret));
         store_free(s);
         bundle_free(b);
         crypto_key_free(key);
+        diag_free(warnings);
         diag_free(notes);
         diag_free(d);
         return ret;

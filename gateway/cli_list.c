@@ -47,8 +47,11 @@ static void list_usage(const struct listing *l, FILE *out)
         if (l->filters & F_ZONE)
                 fprintf(out, "  --zone ZONE        only this installer zone\n");
         if (l->filters & F_CITIZEN)
-                fprintf(out, "  --citizen-id NUM   find a resident by identity number (matched by\n"
-                             "                     its keyed hash; the number is not stored)\n");
+                fprintf(out,
+                        "  --citizen-id NUM   find a resident by identity number (matched by\n"
+                        "                     its keyed hash; the number is not stored); give -\n"
+                        "                     to read it from standard input, which keeps it\n"
+                        "                     out of the process list and the shell history\n");
         fprintf(out, "  --json             print JSON (an array of objects)\n"
                      "  -h, --help         show this help\n");
 }
@@ -69,37 +72,58 @@ static int parse_floor(const char *cmd, const char *s, int *floor)
         return CLI_EXIT_OK;
 }
 
-static int citizen_filter(struct cli *cli, const char *number,
-                          uint8_t hmac[IDENTITY_CITIZEN_HASH_LEN])
+/* Reads the number from standard input for "-", so it stays out of the process list and the
+ * shell's history. */
+static int citizen_number(const char *arg, char *buf, size_t size)
+{
+        size_t n;
+
+        if (strcmp(arg, "-") != 0) {
+                snprintf(buf, size, "%s", arg);
+                return 0;
+        }
+        if (!fgets(buf, (int)size, stdin))
+                return -EIO;
+        n = strcspn(buf, "\r\n");
+        buf[n] = '\0';
+        return 0;
+}
+
+static int citizen_filter(struct cli *cli, const char *arg, uint8_t hmac[IDENTITY_CITIZEN_HASH_LEN])
 {
         uint8_t secret[IDENTITY_SECRET_LEN];
+        char number[64];
         time_t now = time(NULL);
         struct tm tm;
         enum identity_citizen_error e;
         int r;
 
+        if (citizen_number(arg, number, sizeof(number)) < 0)
+                return cli_usage_error("residents", "--citizen-id -: nothing to read on standard "
+                                                    "input");
         gmtime_r(&now, &tm);
         e = identity_citizen_check(number, tm.tm_year + 1900, NULL);
-        if (e != IDENTITY_CITIZEN_OK)
+        if (e != IDENTITY_CITIZEN_OK) {
+                explicit_bzero(number, sizeof(number));
                 return cli_usage_error("residents", "--citizen-id: %s",
                                        identity_citizen_strerror(e));
+        }
         r = cli_config(cli);
         if (r != CLI_EXIT_OK)
                 return r;
-        if (access(cli->config->identity_secret, R_OK) < 0) {
-                log_error("%s: no identity secret, so no resident can be matched (import a "
-                          "bundle first)",
-                          cli->config->identity_secret);
-                return CLI_EXIT_FAILURE;
-        }
-        r = identity_secret_load(cli->config->identity_secret, secret);
+        r = identity_secret_read(cli->config->identity_secret, secret);
         if (r < 0) {
-                log_error_errno(r, "%s: cannot read the identity secret",
+                log_error_errno(r,
+                                "%s: cannot read the identity secret, so no resident can be "
+                                "matched",
                                 cli->config->identity_secret);
+                explicit_bzero(number, sizeof(number));
                 return CLI_EXIT_FAILURE;
         }
         identity_citizen_hash(secret, number, hmac);
+        identity_secret_fingerprint(secret, cli->secret_fingerprint);
         explicit_bzero(secret, sizeof(secret));
+        explicit_bzero(number, sizeof(number));
         return CLI_EXIT_OK;
 }
 
@@ -118,6 +142,7 @@ static int run_listing(struct cli *cli, const struct listing *l, int argc, char 
         static const unsigned needs[] = {
                 ['u'] = F_UNIT, ['f'] = F_FLOOR, ['k'] = F_KIND, ['z'] = F_ZONE, ['C'] = F_CITIZEN};
         uint8_t hmac[IDENTITY_CITIZEN_HASH_LEN];
+        char key_id[CRYPTO_KEY_ID_LEN + 1];
         struct registry_filter f = {0};
         enum table_format fmt = TABLE_TEXT;
         struct store *s = NULL;
@@ -162,14 +187,28 @@ static int run_listing(struct cli *cli, const struct listing *l, int argc, char 
                 }
         }
         if (optind < argc)
-                return cli_usage_error(l->name, "unexpected argument '%s'", argv[optind]);
+                return cli_unexpected(l->name, optind);
         if (f.kind && strcmp(f.kind, "smoke") != 0 && strcmp(f.kind, "heat") != 0 &&
             strcmp(f.kind, "multi") != 0 && strcmp(f.kind, "call_point") != 0)
                 return cli_usage_error(l->name, "--kind must be smoke, heat, multi or call_point");
         r = cli_open_store(cli, STORE_READ_ONLY, &s);
         if (r != CLI_EXIT_OK)
                 return r;
-        if (registry_list(s, l->type, &f, &st) < 0) {
+        if (f.citizen_hmac) {
+                int k = registry_check_secret(s, cli->secret_fingerprint, false);
+
+                if (k == -EKEYREJECTED)
+                        log_error("%s: not the identity secret the stored residents were hashed "
+                                  "with; no resident can be matched (restore it from the backup)",
+                                  cli->config->identity_secret);
+                if (k < 0) {
+                        r = CLI_EXIT_FAILURE;
+                        goto out;
+                }
+        }
+        /* Verification is shown against the key configured now; without it, as stored. */
+        cli_authority_key_id(cli, key_id);
+        if (registry_list(s, l->type, &f, key_id[0] ? key_id : NULL, &st) < 0) {
                 r = CLI_EXIT_FAILURE;
                 goto out;
         }

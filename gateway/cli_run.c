@@ -64,6 +64,10 @@ static int daemon_loop(struct daemon *d, const struct registry_summary *sum)
         if (sum->unverified)
                 log_warning("%ld registry records are UNVERIFIED (imported unsigned)",
                             sum->unverified);
+        if (sum->other_key)
+                log_warning("%ld registry records were verified by another key than the authority "
+                            "key configured now; import the authority's current bundle",
+                            sum->other_key);
         sd_notifyf(0, "READY=1\nSTATUS=Serving %ld units, %ld detectors", sum->units,
                    sum->detectors);
         log_info("ready");
@@ -79,6 +83,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
+        char key_id[CRYPTO_KEY_ID_LEN + 1];
         struct daemon d = {0};
         struct registry_summary sum;
         int c, r;
@@ -96,11 +101,13 @@ int cmd_run(struct cli *cli, int argc, char **argv)
                 }
         }
         if (optind < argc)
-                return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
+                return cli_unexpected("run", optind);
         r = cli_open_store(cli, STORE_READ_WRITE, &d.store);
         if (r != CLI_EXIT_OK)
                 return r;
-        r = registry_summary(d.store, &sum) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+        cli_authority_key_id(cli, key_id);
+        r = registry_summary(d.store, key_id[0] ? key_id : NULL, &sum) < 0 ? CLI_EXIT_FAILURE
+                                                                           : CLI_EXIT_OK;
         if (r == CLI_EXIT_OK && daemon_loop(&d, &sum) < 0)
                 r = CLI_EXIT_FAILURE;
         sd_event_unref(d.event);

@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * config: reads firegate.conf with libinih, every key described once in config_keys[].
+ * config: reads firegate.conf, every key described once in config_keys[].
  *
- * inih splits lines into sections and key = value pairs; the reader we hand it does the rest.
- * It counts lines (Debian 12's inih gives the handler no line number) and reports the lines
- * inih would reject or misread: lines too long for inih's buffer, whose tail inih would take
- * for a new line; lines with no '='; unterminated or unknown [sections]. Such a line reaches
- * inih as an empty line, so each error is reported once, at its own line, and parsing goes on.
- * It also strips leading whitespace, which inih would read as a continuation of the previous
- * key's value: an indented line is an ordinary line here.
+ * inifile reads the lines and reports those that are not INI (file:line, every one); here we
+ * only say which [sections] exist (unknown ones are reported with a hint and their keys
+ * skipped) and what each key accepts.
  *
  * Values go through one setter per type. The embedded defaults are text in the same table and
  * go through the same setters, so a default is always a value the file could hold. Paths
@@ -19,7 +15,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <limits.h>
 #include <regex.h>
 #include <stdbool.h>
@@ -29,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fileio.h"
+#include "inifile.h"
 #include "log.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -44,7 +39,7 @@
 #define CONFIG_PATH_MAX 160
 #define STATE_DIR_MAX   (CONFIG_PATH_MAX - (long)sizeof("/identity.secret") + 1)
 #define LONGEST_KEY     (sizeof("location_id_pattern") - 1)
-_Static_assert(LONGEST_KEY + sizeof(" = ") - 1 + CONFIG_PATH_MAX <= INI_MAX_LINE - 3,
+_Static_assert(LONGEST_KEY + sizeof(" = ") - 1 + CONFIG_PATH_MAX <= INIFILE_LINE_MAX,
                "a printed path must fit on one line that inih accepts");
 
 #define GATEWAY_ID_MAX   64
@@ -156,17 +151,12 @@ _Static_assert(ARRAY_SIZE(config_keys) == CONFIG_KEY_COUNT, "CONFIG_KEY_COUNT in
 /* Room for a reason config_set() gives, the value quoted in it included. */
 #define WHY_MAX 1024
 
-/* The state of one config_load(), shared by the line reader and the key handler. */
+/* The state of one config_load(), shared by the section and key callbacks. */
 struct config_parse {
         struct config *c;
         struct diag *d;
         const char *path; /* as the caller gave it, for messages */
         char *dir;        /* absolute directory of path, for relative paths */
-        const char *pos;  /* the next line of the file's text */
-        const char *end;
-        unsigned line;
-        bool skip_section; /* keys under an unknown or malformed [section] were reported there */
-        int fatal;         /* -ENOMEM, which ends the load without a located message */
 };
 
 static bool config_key_is_string(const struct config_key *k)
@@ -193,46 +183,6 @@ static const void *config_field_const(const struct config *c, const struct confi
         return (const char *)c + k->offset;
 }
 
-/* Levenshtein distance, ignoring case, for "did you mean" hints. Key and section names are
- * short; anything longer than HINT_NAME_MAX is simply "far". */
-#define HINT_NAME_MAX 64
-
-static size_t edit_distance(const char *a, const char *b)
-{
-        size_t la = strlen(a), lb = strlen(b), row[HINT_NAME_MAX + 1];
-
-        if (la > HINT_NAME_MAX || lb > HINT_NAME_MAX)
-                return SIZE_MAX;
-        for (size_t j = 0; j <= lb; j++)
-                row[j] = j;
-        for (size_t i = 1; i <= la; i++) {
-                size_t corner = row[0];
-
-                row[0] = i;
-                for (size_t j = 1; j <= lb; j++) {
-                        bool differ = tolower((unsigned char)a[i - 1]) !=
-                                      tolower((unsigned char)b[j - 1]);
-                        size_t above = row[j], best = corner + differ;
-
-                        if (above + 1 < best)
-                                best = above + 1;
-                        if (row[j - 1] + 1 < best)
-                                best = row[j - 1] + 1;
-                        row[j] = best;
-                        corner = above;
-                }
-        }
-        return row[lb];
-}
-
-/* A hint is worth giving for a typo of one or two characters, not for a different word. */
-static bool close_enough(const char *typed, const char *known)
-{
-        size_t dist = edit_distance(typed, known);
-
-        return dist <= 2 && dist < strlen(known) / 2 + 1;
-}
-
 static size_t config_key_find(const char *section, const char *name)
 {
         for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++)
@@ -250,19 +200,21 @@ static bool config_section_known(const char *section)
         return false;
 }
 
-static void config_report_unknown_section(struct config_parse *p, const char *section)
+static void config_report_unknown_section(struct config_parse *p, const char *section,
+                                          unsigned line)
 {
         for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
-                if (close_enough(section, config_keys[i].section)) {
-                        diag_add(p->d, p->path, p->line, "unknown section [%s]; did you mean [%s]?",
+                if (inifile_similar(section, config_keys[i].section)) {
+                        diag_add(p->d, p->path, line, "unknown section [%s]; did you mean [%s]?",
                                  section, config_keys[i].section);
                         return;
                 }
         }
-        diag_add(p->d, p->path, p->line, "unknown section [%s]", section);
+        diag_add(p->d, p->path, line, "unknown section [%s]", section);
 }
 
-static void config_report_unknown_key(struct config_parse *p, const char *section, const char *name)
+static void config_report_unknown_key(struct config_parse *p, const char *section, const char *name,
+                                      unsigned line)
 {
         const struct config_key *elsewhere = NULL, *typo = NULL;
 
@@ -271,21 +223,22 @@ static void config_report_unknown_key(struct config_parse *p, const char *sectio
 
                 if (strcmp(k->name, name) == 0)
                         elsewhere = k;
-                else if (!typo && strcmp(k->section, section) == 0 && close_enough(name, k->name))
+                else if (!typo && strcmp(k->section, section) == 0 &&
+                         inifile_similar(name, k->name))
                         typo = k;
         }
         if (!*section)
-                diag_add(p->d, p->path, p->line, "key '%s' comes before any [section]%s%s%s", name,
+                diag_add(p->d, p->path, line, "key '%s' comes before any [section]%s%s%s", name,
                          elsewhere ? "; it belongs in [" : "", elsewhere ? elsewhere->section : "",
                          elsewhere ? "]" : "");
         else if (elsewhere)
-                diag_add(p->d, p->path, p->line, "unknown key '%s' in [%s]; it belongs in [%s]",
-                         name, section, elsewhere->section);
+                diag_add(p->d, p->path, line, "unknown key '%s' in [%s]; it belongs in [%s]", name,
+                         section, elsewhere->section);
         else if (typo)
-                diag_add(p->d, p->path, p->line, "unknown key '%s' in [%s]; did you mean '%s'?",
-                         name, section, typo->name);
+                diag_add(p->d, p->path, line, "unknown key '%s' in [%s]; did you mean '%s'?", name,
+                         section, typo->name);
         else
-                diag_add(p->d, p->path, p->line, "unknown key '%s' in [%s]", name, section);
+                diag_add(p->d, p->path, line, "unknown key '%s' in [%s]", name, section);
 }
 
 static void config_expected(const struct config_key *k, char *buf, size_t len)
@@ -523,145 +476,39 @@ void config_free(struct config *c)
         free(c);
 }
 
-/* inih's find_chars_or_comment(): the first of @chars, or a ';' after whitespace, which starts
- * an inline comment; the end of @s when there is neither. */
-static const char *find_chars_or_comment(const char *s, const char *chars)
+static int config_section_ok(void *user, const char *section, unsigned line)
 {
-        bool was_space = false;
+        struct config_parse *p = user;
 
-        while (*s && !strchr(chars, *s) && !(was_space && *s == ';')) {
-                was_space = isspace((unsigned char)*s);
-                s++;
-        }
-        return s;
+        if (config_section_known(section))
+                return 0;
+        config_report_unknown_section(p, section, line);
+        return -EINVAL;
 }
 
-/* Checks a [section] line; false when it is malformed. */
-static bool config_check_section(struct config_parse *p, const char *s)
-{
-        const char *close = find_chars_or_comment(s + 1, "]"), *rest;
-        char name[INI_MAX_LINE];
-        size_t len;
-
-        /* Until a well-formed header comes, the keys that follow belong to no section we can
-         * name; reporting them against the previous one would mislead. */
-        p->skip_section = true;
-        if (*close != ']')
-                return false;
-        for (rest = close + 1; isspace((unsigned char)*rest); rest++)
-                ;
-        if (*rest && *rest != ';' && *rest != '#')
-                return false;
-        len = (size_t)(close - s - 1);
-        if (len >= sizeof(name)) /* cannot happen: the line came in a buffer of that size */
-                len = sizeof(name) - 1;
-        memcpy(name, s + 1, len);
-        name[len] = '\0';
-        if (!config_section_known(name)) {
-                config_report_unknown_section(p, name);
-                return true;
-        }
-        p->skip_section = false;
-        return true;
-}
-
-/* Checks a line inih is about to parse, leading whitespace already gone; false for a line that
- * must not reach inih. Every message is added here. */
-static bool config_check_line(struct config_parse *p, const char *s)
-{
-        const char *sep;
-
-        if (*s == '\n' || *s == ';' || *s == '#')
-                return true;
-        if (*s == '[') {
-                if (config_check_section(p, s))
-                        return true;
-        } else {
-                /* inih also takes "key: value"; one separator keeps files greppable. */
-                sep = find_chars_or_comment(s, "=:");
-                if (*sep == '=' && sep > s)
-                        return true;
-        }
-        diag_add(p->d, p->path, p->line, "expected 'key = value' or '[section]'");
-        return false;
-}
-
-static char *empty_line(char *str)
-{
-        str[0] = '\n';
-        str[1] = '\0';
-        return str;
-}
-
-/* inih's fgets-like reader over the file's text: one call, one line, so p->line is the line
- * inih hands to config_handle_key() next. @num is inih's buffer, which holds a line of
- * num - 3 characters with "\r\n" and the NUL. */
-static char *config_read_line(char *str, int num, void *stream)
-{
-        struct config_parse *p = stream;
-        size_t max = num > 3 ? (size_t)num - 3 : 0, len;
-        const char *start = p->pos, *nl;
-
-        if (p->pos >= p->end)
-                return NULL;
-        p->line++;
-        nl = memchr(start, '\n', (size_t)(p->end - start));
-        len = (size_t)((nl ? nl : p->end) - start);
-        p->pos = nl ? nl + 1 : p->end;
-        if (p->line == 1 && len >= 3 && memcmp(start, "\xef\xbb\xbf", 3) == 0) {
-                start += 3;
-                len -= 3;
-        }
-        if (len && start[len - 1] == '\r')
-                len--;
-        if (len > max) {
-                diag_add(p->d, p->path, p->line, "line too long (max %zu characters)", max);
-                return empty_line(str);
-        }
-        if (memchr(start, '\0', len)) {
-                diag_add(p->d, p->path, p->line, "line holds a NUL byte");
-                return empty_line(str);
-        }
-        /* isspace() as inih's lskip() has it: inih reads any leading whitespace as a
-         * continuation of the previous key's value. */
-        while (len && isspace((unsigned char)*start)) {
-                start++;
-                len--;
-        }
-        memcpy(str, start, len);
-        str[len] = '\n';
-        str[len + 1] = '\0';
-        return config_check_line(p, str) ? str : empty_line(str);
-}
-
-static int config_handle_key(void *user, const char *section, const char *name, const char *value)
+static int config_handle_key(void *user, const char *section, const char *name, const char *value,
+                             unsigned line)
 {
         struct config_parse *p = user;
         size_t i;
         char why[WHY_MAX];
         int r;
 
-        /* Some inih builds announce each [section] with a NULL name; the reader checked it. */
-        if (!name || !value || p->skip_section)
-                return 1;
         i = config_key_find(section, name);
         if (i == KEY_NONE) {
-                config_report_unknown_key(p, section, name);
-                return 1;
+                config_report_unknown_key(p, section, name, line);
+                return -EINVAL;
         }
         if (p->c->set_line[i]) {
-                diag_add(p->d, p->path, p->line, "duplicate key '%s' in [%s]: first set at line %u",
+                diag_add(p->d, p->path, line, "duplicate key '%s' in [%s]: first set at line %u",
                          name, section, p->c->set_line[i]);
-                return 1;
+                return -EINVAL;
         }
-        p->c->set_line[i] = p->line;
+        p->c->set_line[i] = line;
         r = config_set(p->c, &config_keys[i], value, p->dir, why, sizeof(why));
-        if (r == -ENOMEM)
-                p->fatal = r;
-        else if (r < 0)
-                diag_add(p->d, p->path, p->line, "%s", why);
-        /* Errors are collected in the diag; a zero would only make inih count them again. */
-        return 1;
+        if (r == -EINVAL)
+                diag_add(p->d, p->path, line, "%s", why);
+        return r;
 }
 
 /* The absolute directory of @path into *@dir. Returns 0 or a negative errno. */
@@ -686,21 +533,18 @@ static int config_dir_of(const char *path, char **dir)
 
 int config_load(const char *path, struct diag *d, struct config **out)
 {
+        static const struct inifile_ops ops = {
+                .section_ok = config_section_ok,
+                .key = config_handle_key,
+        };
         struct config_parse p = {.d = d, .path = path};
-        size_t errors = diag_count(d), len;
-        char *text = NULL;
         int r;
 
         *out = NULL;
-        r = fileio_read_all(path, CONFIG_FILE_MAX, &text, &len);
-        if (r < 0) {
-                diag_add(d, path, 0, "cannot read: %s", strerror(-r));
-                return r;
-        }
         r = config_dir_of(path, &p.dir);
         if (r < 0) {
                 diag_add(d, path, 0, "cannot resolve relative paths: %s", strerror(-r));
-                goto out_free_text;
+                return r;
         }
         p.c = config_alloc_defaults();
         if (!p.c) {
@@ -712,32 +556,18 @@ int config_load(const char *path, struct diag *d, struct config **out)
                 r = -ENOMEM;
                 goto out_free_config;
         }
-        p.pos = text;
-        p.end = text + len;
-        r = ini_parse_stream(config_read_line, &p, config_handle_key, &p);
-        if (r == -2 || p.fatal == -ENOMEM) {
-                r = -ENOMEM;
+        r = inifile_parse(path, CONFIG_FILE_MAX, &ops, &p, d);
+        if (r < 0)
                 goto out_free_config;
-        }
-        /* The reader hands inih only lines it accepts, so inih finds nothing more; should a
-         * build disagree, its first error line still fails the load with a message. */
-        if (r > 0 && diag_count(d) == errors)
-                diag_add(d, path, (unsigned)r, "expected 'key = value' or '[section]'");
         r = config_derive(p.c);
         if (r < 0)
                 goto out_free_config;
-        if (diag_count(d) > errors) {
-                r = -EINVAL;
-                goto out_free_config;
-        }
         *out = p.c;
         p.c = NULL;
 out_free_config:
         config_free(p.c);
 out_free_dir:
         free(p.dir);
-out_free_text:
-        free(text);
         return r;
 }
 

@@ -104,7 +104,7 @@ void identity_citizen_last4(const char *number, char out[5])
         out[len - from] = '\0';
 }
 
-static int secret_read(const char *path, uint8_t secret[IDENTITY_SECRET_LEN])
+int identity_secret_read(const char *path, uint8_t secret[IDENTITY_SECRET_LEN])
 {
         char *data;
         size_t len;
@@ -164,7 +164,7 @@ out_free_copy:
  * rename(2), fails when @path exists, so of two processes starting at once only one secret
  * wins (-EEXIST tells the other to read it), and a power cut never leaves a short file at
  * @path. */
-static int secret_create(const char *path, const uint8_t secret[IDENTITY_SECRET_LEN])
+int identity_secret_create(const char *path, const uint8_t secret[IDENTITY_SECRET_LEN])
 {
         char tmp[PATH_MAX];
         int fd, n, r;
@@ -188,22 +188,33 @@ static int secret_create(const char *path, const uint8_t secret[IDENTITY_SECRET_
         return fsync_dir_of(path);
 }
 
+void identity_secret_fingerprint(const uint8_t secret[IDENTITY_SECRET_LEN], char out[17])
+{
+        static const char label[] = "firegate identity secret fingerprint v1";
+        uint8_t mac[CRYPTO_SHA256_LEN];
+
+        /* A MAC of a fixed label, not a hash of the secret: it identifies the secret without
+         * helping anyone guess it. */
+        crypto_hmac_sha256(secret, IDENTITY_SECRET_LEN, label, sizeof(label) - 1, mac);
+        crypto_hex(mac, 8, out);
+}
+
 int identity_secret_load(const char *path, uint8_t secret[IDENTITY_SECRET_LEN])
 {
         uint8_t fresh[IDENTITY_SECRET_LEN];
         int r;
 
-        r = secret_read(path, secret);
+        r = identity_secret_read(path, secret);
         if (r != -ENOENT)
                 return r;
         r = crypto_random(fresh, sizeof(fresh));
         if (r < 0)
                 return r;
-        r = secret_create(path, fresh);
+        r = identity_secret_create(path, fresh);
         if (r == 0)
                 memcpy(secret, fresh, sizeof(fresh));
         else if (r == -EEXIST)
-                r = secret_read(path, secret);
+                r = identity_secret_read(path, secret);
         explicit_bzero(fresh, sizeof(fresh));
         return r;
 }

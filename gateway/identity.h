@@ -56,4 +56,16 @@ void identity_citizen_last4(const char *number, char out[5]);
  * negative errno of the failing call. */
 int identity_secret_load(const char *path, uint8_t secret[IDENTITY_SECRET_LEN]);
 
+/* Reads the secret at @path without creating it. Returns 0, -ENOENT when there is none,
+ * -EBADMSG for a file of the wrong size, or the negative errno of the failing call. */
+int identity_secret_read(const char *path, uint8_t secret[IDENTITY_SECRET_LEN]);
+
+/* Writes @secret to a new file @path (mode 0600, durably). Returns 0, -EEXIST when a secret is
+ * already there (never replaced: the stored hashes depend on it), or a negative errno. */
+int identity_secret_create(const char *path, const uint8_t secret[IDENTITY_SECRET_LEN]);
+
+/* A short public fingerprint of @secret (16 hex digits and a NUL), kept in the store to notice a
+ * lost or swapped secret before it silently breaks every look-up. */
+void identity_secret_fingerprint(const uint8_t secret[IDENTITY_SECRET_LEN], char out[17]);
+
 #endif

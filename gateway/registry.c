@@ -12,6 +12,7 @@
 #include "registry.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,30 +71,33 @@ struct table {
         "imported_at = excluded.imported_at"
 
 static const struct table tables[REGISTRY_TYPE_COUNT] = {
-        [REGISTRY_BUILDING] =
-                {"building",
-                 "SELECT revision, verified, record_sha256 FROM building WHERE location_id = ?",
-                 "INSERT INTO building (location_id, name, address, floors_above, "
-                 "floors_below, " META_COLS ") VALUES (?, ?, ?, ?, ?, " META_VALUES
-                 ") ON CONFLICT (location_id) "
-                 "DO UPDATE SET name = excluded.name, address = excluded.address, "
-                 "floors_above = excluded.floors_above, floors_below = "
-                 "excluded.floors_below, " META_UPDATE},
-        [REGISTRY_ZONE] = {"zones",
-                           "SELECT revision, verified, record_sha256 FROM zone WHERE zone_id = ?",
-                           "INSERT INTO zone (zone_id, building, name, " META_COLS
-                           ") VALUES (?, ?, ?, " META_VALUES
-                           ") ON CONFLICT (zone_id) DO UPDATE SET building = excluded.building, "
-                           "name = excluded.name, " META_UPDATE},
+        [REGISTRY_BUILDING] = {"building",
+                               "SELECT revision, verified, record_sha256, key_id FROM building "
+                               "WHERE location_id = ?",
+                               "INSERT INTO building (location_id, name, address, floors_above, "
+                               "floors_below, " META_COLS ") VALUES (?, ?, ?, ?, ?, " META_VALUES
+                               ") ON CONFLICT (location_id) "
+                               "DO UPDATE SET name = excluded.name, address = excluded.address, "
+                               "floors_above = excluded.floors_above, floors_below = "
+                               "excluded.floors_below, " META_UPDATE},
+        [REGISTRY_ZONE] =
+                {"zones",
+                 "SELECT revision, verified, record_sha256, key_id FROM zone WHERE zone_id = ?",
+                 "INSERT INTO zone (zone_id, building, name, " META_COLS
+                 ") VALUES (?, ?, ?, " META_VALUES
+                 ") ON CONFLICT (zone_id) DO UPDATE SET building = excluded.building, "
+                 "name = excluded.name, " META_UPDATE},
         [REGISTRY_UNIT] =
-                {"units", "SELECT revision, verified, record_sha256 FROM unit WHERE address_id = ?",
+                {"units",
+                 "SELECT revision, verified, record_sha256, key_id FROM unit WHERE address_id = ?",
                  "INSERT INTO unit (address_id, building, floor, number, " META_COLS ") VALUES "
                  "(?, ?, ?, ?, " META_VALUES ") ON CONFLICT (address_id) DO UPDATE SET "
                  "building = excluded.building, floor = excluded.floor, number = "
                  "excluded.number, " META_UPDATE},
         [REGISTRY_RESIDENT] =
                 {"residents",
-                 "SELECT revision, verified, record_sha256 FROM resident WHERE resident_id = ?",
+                 "SELECT revision, verified, record_sha256, key_id FROM resident WHERE resident_id "
+                 "= ?",
                  "INSERT INTO resident (resident_id, unit, citizen_hmac, citizen_last4, name, "
                  "phone, bedridden, mobility_impaired, elderly, infant, needs_oxygen, "
                  "moved_out, " META_COLS
@@ -106,7 +110,8 @@ static const struct table tables[REGISTRY_TYPE_COUNT] = {
                  "moved_out = excluded.moved_out, " META_UPDATE},
         [REGISTRY_DETECTOR] =
                 {"detectors",
-                 "SELECT revision, verified, record_sha256 FROM detector WHERE detector_id = ?",
+                 "SELECT revision, verified, record_sha256, key_id FROM detector WHERE detector_id "
+                 "= ?",
                  "INSERT INTO detector (detector_id, building, kind, heat_class, unit, floor, "
                  "zone, "
                  "location, source, bridge, device, gpio_chip, gpio_line, gpio_active_low, "
@@ -239,16 +244,18 @@ static int detector_floor(struct importer *im, const struct registry_detector *d
 static int bind_detector(struct importer *im, sqlite3_stmt *st, const void *rec)
 {
         const struct registry_detector *d = rec;
-        int floor;
 
         (void)im;
-        floor = d->floor;
         bind_text(st, 1, d->detector_id);
         bind_text(st, 2, d->building);
         bind_text(st, 3, registry_detector_kind_name(d->kind));
         bind_text(st, 4, d->heat_class);
         bind_text(st, 5, d->unit);
-        sqlite3_bind_int(st, 6, floor);
+        /* A detector in a unit takes the unit's floor (see the schema). */
+        if (d->unit)
+                sqlite3_bind_null(st, 6);
+        else
+                sqlite3_bind_int(st, 6, d->floor);
         bind_text(st, 7, d->zone);
         bind_text(st, 8, d->location);
         bind_text(st, 9, d->gpio ? "gpio" : "mqtt");
@@ -281,6 +288,68 @@ typedef int (*bind_fn)(struct importer *im, sqlite3_stmt *st, const void *rec);
                 (im)->res->total.field++;                                                          \
         } while (0)
 
+/* Compares an incoming record with the stored row @sel points at (revision, verified,
+ * record_sha256, key_id). Returns 1 when the record must be written, 0 when it must not (counted,
+ * noted or refused here), or a negative errno.
+ *
+ * Verification outranks revision: a verified record always replaces an unverified one, and an
+ * unverified one never replaces a verified one (identical or older: skipped; newer: refused, as
+ * it would lose verified data). Between records of the same standing the revision decides. */
+static int compare_stored(struct importer *im, enum registry_type t, sqlite3_stmt *sel,
+                          const struct registry_meta *m, const char *where)
+{
+        int64_t stored_rev = sqlite3_column_int64(sel, 0);
+        bool stored_verified = sqlite3_column_int(sel, 1);
+        bool same = sqlite3_column_bytes(sel, 2) == CRYPTO_SHA256_LEN &&
+                    memcmp(sqlite3_column_blob(sel, 2), m->sha256, CRYPTO_SHA256_LEN) == 0;
+        const char *stored_key = (const char *)sqlite3_column_text(sel, 3);
+
+        if (m->verified && !stored_verified) {
+                diag_add(im->notes, where, 0, "a verified record replaces the unverified one");
+                COUNT(im, t, updated);
+                return 1;
+        }
+        if (!m->verified && stored_verified) {
+                if (same || m->revision <= stored_rev) {
+                        diag_add(im->notes, where, 0,
+                                 "unsigned copy of a verified record; kept the verified one");
+                        COUNT(im, t, skipped);
+                        return 0;
+                }
+                diag_add(im->refused, where, 0,
+                         "unsigned, and a verified record is stored: an unverified record never "
+                         "replaces a verified one");
+                return 0;
+        }
+        if (m->revision < stored_rev) {
+                diag_add(im->notes, where, 0,
+                         "revision %" PRId64 " is older than the stored revision %" PRId64
+                         "; kept the stored one",
+                         m->revision, stored_rev);
+                COUNT(im, t, skipped);
+                return 0;
+        }
+        if (m->revision == stored_rev && !same) {
+                diag_add(im->refused, where, 0,
+                         "revision %" PRId64 " is already stored with different content; a "
+                         "changed record needs a higher revision",
+                         m->revision);
+                return 0;
+        }
+        if (m->revision == stored_rev) {
+                /* The same record, now verified by another key (the demo key replaced by the
+                 * authority's, or a rotated key): record which key vouches for it. */
+                if (m->verified && (!stored_key || strcmp(stored_key, m->key_id) != 0)) {
+                        COUNT(im, t, updated);
+                        return 1;
+                }
+                COUNT(im, t, unchanged);
+                return 0;
+        }
+        COUNT(im, t, updated);
+        return 1;
+}
+
 /* Decides what to do with one record and does it. */
 static int import_one(struct importer *im, enum registry_type t, size_t index, const char *id,
                       const void *rec, const struct registry_meta *m, bind_fn bind)
@@ -296,38 +365,11 @@ static int import_one(struct importer *im, enum registry_type t, size_t index, c
         bind_text(sel, 1, id);
         rc = sqlite3_step(sel);
         if (rc == SQLITE_ROW) {
-                long stored_rev = (long)sqlite3_column_int64(sel, 0);
-                bool stored_verified = sqlite3_column_int(sel, 1);
-                bool same = sqlite3_column_bytes(sel, 2) == CRYPTO_SHA256_LEN &&
-                            memcmp(sqlite3_column_blob(sel, 2), m->sha256, CRYPTO_SHA256_LEN) == 0;
+                int outcome = compare_stored(im, t, sel, m, where);
 
                 sqlite3_reset(sel);
-                if (!m->verified && stored_verified) {
-                        diag_add(im->refused, where, 0,
-                                 "unsigned, and a verified record is stored: an unverified record "
-                                 "never replaces a verified one");
-                        return 0;
-                }
-                if (m->revision < stored_rev) {
-                        diag_add(im->notes, where, 0,
-                                 "revision %ld is older than the stored revision %ld; kept the "
-                                 "stored one",
-                                 m->revision, stored_rev);
-                        COUNT(im, t, skipped);
-                        return 0;
-                }
-                if (m->revision == stored_rev && !same) {
-                        diag_add(im->refused, where, 0,
-                                 "revision %ld is already stored with different content; a changed "
-                                 "record needs a higher revision",
-                                 m->revision);
-                        return 0;
-                }
-                if (m->revision == stored_rev && (stored_verified || !m->verified)) {
-                        COUNT(im, t, unchanged);
-                        return 0;
-                }
-                COUNT(im, t, updated);
+                if (outcome <= 0)
+                        return outcome;
         } else if (rc == SQLITE_DONE) {
                 sqlite3_reset(sel);
                 COUNT(im, t, inserted);
@@ -448,6 +490,74 @@ static int import_detectors(struct importer *im, const struct registry_records *
         return r;
 }
 
+/* Checks across the whole registry as it will be after the import, for what one record cannot
+ * show: floors that a changed building no longer has, and two detectors on one GPIO line. */
+static int check_consistency(struct importer *im)
+{
+        static const char floors_sql[] =
+                "SELECT 'unit ' || u.address_id || ' is on floor ' || u.floor FROM unit u, "
+                "building b WHERE u.floor > b.floors_above OR u.floor < -b.floors_below UNION ALL "
+                "SELECT 'detector ' || d.detector_id || ' is on floor ' || d.floor FROM detector "
+                "d, building b WHERE d.floor IS NOT NULL AND (d.floor > b.floors_above OR d.floor "
+                "< -b.floors_below) LIMIT 20";
+        static const char gpio_sql[] =
+                "SELECT 'detectors ' || a.detector_id || ' and ' || b.detector_id || ' share GPIO "
+                "line ' || a.gpio_chip || ':' || CASE WHEN a.gpio_line IN (b.gpio_line, "
+                "b.gpio_fault_line) THEN a.gpio_line ELSE a.gpio_fault_line END FROM detector a "
+                "JOIN detector b ON a.gpio_chip = b.gpio_chip AND a.detector_id < b.detector_id "
+                "WHERE a.source = 'gpio' AND b.source = 'gpio' AND (a.gpio_line IN (b.gpio_line, "
+                "b.gpio_fault_line) OR a.gpio_fault_line IN (b.gpio_line, b.gpio_fault_line)) "
+                "LIMIT 20";
+        const char *const checks[] = {floors_sql, gpio_sql};
+        const char *const why[] = {"which the building does not have", "one line, one detector"};
+
+        for (size_t c = 0; c < 2; c++) {
+                sqlite3_stmt *st = NULL;
+                int rc;
+
+                if (sqlite3_prepare_v2(store_db(im->store), checks[c], -1, &st, NULL) != SQLITE_OK)
+                        return store_error(im->store, "checking the registry");
+                while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                        diag_add(im->refused, "registry", 0, "%s, %s",
+                                 (const char *)sqlite3_column_text(st, 0), why[c]);
+                sqlite3_finalize(st);
+                if (rc != SQLITE_DONE)
+                        return store_error(im->store, "checking the registry");
+        }
+        return 0;
+}
+
+int registry_check_secret(struct store *s, const char *fingerprint, bool write)
+{
+        sqlite3_stmt *st = NULL;
+        int rc, r = 0;
+
+        if (sqlite3_prepare_v2(store_db(s),
+                               "SELECT value FROM meta WHERE key = 'identity_secret_fingerprint'",
+                               -1, &st, NULL) != SQLITE_OK)
+                return store_error(s, "reading the identity secret's fingerprint");
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                if (strcmp((const char *)sqlite3_column_text(st, 0), fingerprint) != 0)
+                        r = -EKEYREJECTED;
+        } else if (rc != SQLITE_DONE) {
+                r = store_error(s, "reading the identity secret's fingerprint");
+        } else if (write) {
+                sqlite3_finalize(st);
+                st = NULL;
+                if (sqlite3_prepare_v2(store_db(s),
+                                       "INSERT INTO meta (key, value) VALUES "
+                                       "('identity_secret_fingerprint', ?)",
+                                       -1, &st, NULL) != SQLITE_OK)
+                        return store_error(s, "recording the identity secret's fingerprint");
+                bind_text(st, 1, fingerprint);
+                if (sqlite3_step(st) != SQLITE_DONE)
+                        r = store_error(s, "recording the identity secret's fingerprint");
+        }
+        sqlite3_finalize(st);
+        return r;
+}
+
 static int log_run(struct importer *im, const uint8_t file_sha256[CRYPTO_SHA256_LEN],
                    const struct registry_records *recs)
 {
@@ -507,8 +617,8 @@ static int import_all(struct importer *im, const struct registry_records *recs)
 }
 
 int registry_import(struct store *s, const struct registry_records *recs,
-                    const uint8_t file_sha256[CRYPTO_SHA256_LEN], struct diag *refused,
-                    struct diag *notes, struct registry_import_result *result)
+                    const uint8_t file_sha256[CRYPTO_SHA256_LEN], const char *secret_fingerprint,
+                    struct diag *refused, struct diag *notes, struct registry_import_result *result)
 {
         struct importer im = {
                 .store = s,
@@ -527,7 +637,18 @@ int registry_import(struct store *s, const struct registry_records *recs,
         r = store_begin(s);
         if (r < 0)
                 goto out_finalize;
-        r = import_all(&im, recs);
+        r = secret_fingerprint ? registry_check_secret(s, secret_fingerprint, true) : 0;
+        if (r == -EKEYREJECTED) {
+                diag_add(refused, "identity secret", 0,
+                         "not the one the stored residents' identity numbers were hashed with "
+                         "(restore the identity secret from the backup of this gateway)");
+                r = -EBADMSG;
+                goto out_rollback;
+        }
+        if (r == 0)
+                r = import_all(&im, recs);
+        if (r == 0)
+                r = check_consistency(&im);
         if (r == 0 && diag_count(refused) > refused_before)
                 r = -EBADMSG;
         if (r == 0)
@@ -547,77 +668,82 @@ out_finalize:
         return r;
 }
 
-#define VERIFICATION_SQL                                                                           \
-        "CASE WHEN verified = 0 THEN 'UNVERIFIED' WHEN demo_key = 1 THEN 'verified (DEMO key)' "   \
-        "ELSE 'verified' END AS verification"
+/* How a record's verification is shown: against the authority key configured now, so records
+ * verified by a demo key or a retired key never pass for verified by the current one. */
+#define VERIFICATION(a)                                                                            \
+        "CASE WHEN " a ".verified = 0 THEN 'UNVERIFIED' WHEN :key IS NOT NULL AND " a              \
+        ".key_id IS NOT :key THEN 'verified by another key (' || " a ".key_id || ')' WHEN " a      \
+        ".demo_key = 1 THEN 'verified (DEMO key)' ELSE 'verified' END AS verification"
 
-static const char *const list_sql[REGISTRY_TYPE_COUNT] = {
-        [REGISTRY_BUILDING] = "SELECT location_id, name, address, floors_above, floors_below, "
-                              "revision, " VERIFICATION_SQL " FROM building",
-        [REGISTRY_ZONE] =
-                "SELECT zone_id, name, (SELECT count(*) FROM detector d WHERE d.zone = "
-                "z.zone_id) AS detectors, revision, " VERIFICATION_SQL " FROM zone z WHERE 1 = 1",
-        [REGISTRY_UNIT] =
-                "SELECT address_id, floor, number, (SELECT count(*) FROM resident r WHERE r.unit = "
-                "u.address_id AND r.moved_out = 0) AS residents, (SELECT count(*) FROM detector d "
-                "WHERE d.unit = u.address_id) AS detectors, revision, " VERIFICATION_SQL
-                " FROM unit u WHERE 1 = 1",
-        [REGISTRY_RESIDENT] =
-                "SELECT r.resident_id, r.unit, u.floor, u.number, '********' || r.citizen_last4 AS "
-                "citizen_id, r.name, r.phone, nullif(rtrim(CASE WHEN r.bedridden THEN 'bedridden,' "
-                "ELSE "
-                "'' END || CASE WHEN r.mobility_impaired THEN 'mobility_impaired,' ELSE '' END || "
-                "CASE WHEN r.elderly THEN 'elderly,' ELSE '' END || CASE WHEN r.infant THEN "
-                "'infant,' ELSE '' END || CASE WHEN r.needs_oxygen THEN 'needs_oxygen,' ELSE '' "
-                "END, ','), '') AS flags, CASE WHEN r.moved_out THEN 'moved_out' ELSE 'active' END "
-                "AS "
-                "status, r.revision, CASE WHEN r.verified = 0 THEN 'UNVERIFIED' WHEN r.demo_key = "
-                "1 THEN 'verified (DEMO key)' ELSE 'verified' END AS verification FROM resident r "
-                "JOIN unit u ON u.address_id = r.unit WHERE 1 = 1",
-        [REGISTRY_DETECTOR] =
-                "SELECT detector_id, kind, heat_class, unit, floor, zone, source, CASE source WHEN "
-                "'mqtt' THEN bridge || ':' || device ELSE gpio_chip || ':' || gpio_line || CASE "
-                "WHEN gpio_active_low THEN ' (active low)' ELSE '' END END AS address, location, "
-                "report_period_s, revision, " VERIFICATION_SQL " FROM detector WHERE 1 = 1",
+struct listing_sql {
+        const char *select, *unit_col, *floor_col, *order;
 };
 
-static const char *const list_order[REGISTRY_TYPE_COUNT] = {
-        [REGISTRY_BUILDING] = "",
-        [REGISTRY_ZONE] = " ORDER BY zone_id",
-        [REGISTRY_UNIT] = " ORDER BY floor, number, address_id",
-        [REGISTRY_RESIDENT] = " ORDER BY u.floor, u.number, r.resident_id",
-        [REGISTRY_DETECTOR] = " ORDER BY floor, unit, detector_id",
+static const struct listing_sql listings[REGISTRY_TYPE_COUNT] = {
+        [REGISTRY_BUILDING] = {"SELECT b.location_id, b.name, b.address, b.floors_above, "
+                               "b.floors_below, b.revision, " VERIFICATION(
+                                       "b") " FROM building b WHERE 1 = 1",
+                               NULL, NULL, ""},
+        [REGISTRY_ZONE] = {"SELECT z.zone_id, z.name, (SELECT count(*) FROM detector d WHERE "
+                           "d.zone = z.zone_id) AS detectors, z.revision, " VERIFICATION(
+                                   "z") " FROM zone z WHERE 1 = 1",
+                           NULL, NULL, " ORDER BY z.zone_id"},
+        [REGISTRY_UNIT] = {"SELECT u.address_id, u.floor, u.number, (SELECT count(*) FROM "
+                           "resident r WHERE r.unit = u.address_id AND r.moved_out = 0) AS "
+                           "residents, (SELECT count(*) FROM detector d WHERE d.unit = "
+                           "u.address_id) AS detectors, u.revision, " VERIFICATION(
+                                   "u") " FROM unit u WHERE 1 = 1",
+                           "u.address_id", "u.floor", " ORDER BY u.floor, u.number, u.address_id"},
+        [REGISTRY_RESIDENT] =
+                {"SELECT r.resident_id, r.unit, u.floor, u.number, '********' || r.citizen_last4 "
+                 "AS citizen_id, r.name, r.phone, nullif(rtrim(CASE WHEN r.bedridden THEN "
+                 "'bedridden,' ELSE '' END || CASE WHEN r.mobility_impaired THEN "
+                 "'mobility_impaired,' ELSE '' END || CASE WHEN r.elderly THEN 'elderly,' ELSE '' "
+                 "END || CASE WHEN r.infant THEN 'infant,' ELSE '' END || CASE WHEN r.needs_oxygen "
+                 "THEN 'needs_oxygen,' ELSE '' END, ','), '') AS flags, CASE WHEN r.moved_out "
+                 "THEN 'moved_out' ELSE 'active' END AS status, r.revision, " VERIFICATION(
+                         "r") " FROM resident r JOIN unit u ON u.address_id = r.unit WHERE 1 = 1",
+                 "r.unit", "u.floor", " ORDER BY u.floor, u.number, r.resident_id"},
+        [REGISTRY_DETECTOR] =
+                {"SELECT d.detector_id, d.kind, d.heat_class, d.unit, coalesce(d.floor, u.floor) "
+                 "AS floor, d.zone, d.source, CASE d.source WHEN 'mqtt' THEN d.bridge || ':' || "
+                 "d.device ELSE d.gpio_chip || ':' || d.gpio_line || CASE WHEN d.gpio_active_low "
+                 "THEN ' (active low)' ELSE '' END END AS address, d.location, d.report_period_s, "
+                 "d.revision, " VERIFICATION("d") " FROM detector d LEFT JOIN unit u ON "
+                                                  "u.address_id = d.unit WHERE 1 = 1",
+                 "d.unit", "coalesce(d.floor, u.floor)",
+                 " ORDER BY coalesce(d.floor, u.floor), d.unit, d.detector_id"},
 };
 
 int registry_list(struct store *s, enum registry_type type, const struct registry_filter *f,
-                  sqlite3_stmt **out)
+                  const char *key_id, sqlite3_stmt **out)
 {
+        const struct registry_filter none = {0};
+        const struct listing_sql *l;
         char sql[4096];
-        const char *unit_col = type == REGISTRY_RESIDENT ? "r.unit" : "unit";
-        const char *floor_col = type == REGISTRY_RESIDENT ? "u.floor" : "floor";
-        int n, i = 1;
+        int n, i;
 
         if (type >= REGISTRY_TYPE_COUNT)
                 return -EINVAL;
-        n = snprintf(sql, sizeof(sql), "%s%s%s%s%s%s%s%s%s%s%s%s", list_sql[type],
-                     f && f->unit && type != REGISTRY_UNIT ? " AND " : "",
-                     f && f->unit && type != REGISTRY_UNIT ? unit_col : "",
-                     f && f->unit && type != REGISTRY_UNIT ? " = :unit" : "",
-                     f && f->unit && type == REGISTRY_UNIT ? " AND address_id = :unit" : "",
-                     f && f->have_floor ? " AND " : "", f && f->have_floor ? floor_col : "",
-                     f && f->have_floor ? " = :floor" : "",
-                     f && f->kind && type == REGISTRY_DETECTOR ? " AND kind = :kind" : "",
-                     f && f->zone && type == REGISTRY_DETECTOR ? " AND zone = :zone" : "",
-                     f && f->citizen_hmac && type == REGISTRY_RESIDENT
-                             ? " AND r.citizen_hmac = :hmac"
-                             : "",
-                     list_order[type]);
+        l = &listings[type];
+        f = f ? f : &none;
+        n = snprintf(
+                sql, sizeof(sql), "%s%s%s%s%s%s%s%s%s%s%s", l->select,
+                f->unit && l->unit_col ? " AND " : "", f->unit && l->unit_col ? l->unit_col : "",
+                f->unit && l->unit_col ? " = :unit" : "",
+                f->have_floor && l->floor_col ? " AND " : "",
+                f->have_floor && l->floor_col ? l->floor_col : "",
+                f->have_floor && l->floor_col ? " = :floor" : "",
+                f->kind && type == REGISTRY_DETECTOR ? " AND d.kind = :kind" : "",
+                f->zone && type == REGISTRY_DETECTOR ? " AND d.zone = :zone" : "",
+                f->citizen_hmac && type == REGISTRY_RESIDENT ? " AND r.citizen_hmac = :hmac" : "",
+                l->order);
         if (n < 0 || (size_t)n >= sizeof(sql))
                 return -E2BIG;
         if (sqlite3_prepare_v2(store_db(s), sql, -1, out, NULL) != SQLITE_OK)
                 return store_error(s, "preparing a listing");
-        if (!f)
-                return 0;
+        if ((i = sqlite3_bind_parameter_index(*out, ":key")) > 0)
+                bind_text(*out, i, key_id);
         if ((i = sqlite3_bind_parameter_index(*out, ":unit")) > 0)
                 bind_text(*out, i, f->unit);
         if ((i = sqlite3_bind_parameter_index(*out, ":floor")) > 0)
@@ -632,25 +758,31 @@ int registry_list(struct store *s, enum registry_type type, const struct registr
         return 0;
 }
 
-int registry_summary(struct store *s, struct registry_summary *out)
+#define ALL_RECORDS(cond)                                                                          \
+        "(SELECT (SELECT count(*) FROM building WHERE " cond ") + (SELECT count(*) FROM zone "     \
+        "WHERE " cond ") + (SELECT count(*) FROM unit WHERE " cond ") + (SELECT count(*) FROM "    \
+        "resident WHERE " cond ") + (SELECT count(*) FROM detector WHERE " cond "))"
+
+#define UNVERIFIED_COND "verified = 0"
+#define DEMO_COND       "verified = 1 AND demo_key = 1 AND (:key IS NULL OR key_id IS :key)"
+#define OTHER_KEY_COND  "verified = 1 AND :key IS NOT NULL AND key_id IS NOT :key"
+
+int registry_summary(struct store *s, const char *key_id, struct registry_summary *out)
 {
         static const char sql[] =
-                "SELECT (SELECT count(*) FROM unit), (SELECT count(*) FROM resident WHERE "
-                "moved_out = 0), (SELECT count(*) FROM detector), (SELECT count(*) FROM zone), "
-                "(SELECT (SELECT count(*) FROM building WHERE verified = 0) + (SELECT count(*) "
-                "FROM zone WHERE verified = 0) + (SELECT count(*) FROM unit WHERE verified = 0) + "
-                "(SELECT count(*) FROM resident WHERE verified = 0) + (SELECT count(*) FROM "
-                "detector WHERE verified = 0)), (SELECT (SELECT count(*) FROM building WHERE "
-                "demo_key = 1) + (SELECT count(*) FROM zone WHERE demo_key = 1) + (SELECT count(*) "
-                "FROM unit WHERE demo_key = 1) + (SELECT count(*) FROM resident WHERE demo_key = "
-                "1) + (SELECT count(*) FROM detector WHERE demo_key = 1)), (SELECT location_id "
-                "FROM building), (SELECT name FROM building)";
+                "SELECT (SELECT count(*) FROM unit), (SELECT count(*) FROM "
+                "resident WHERE moved_out = 0), (SELECT count(*) FROM detector), "
+                "(SELECT count(*) FROM zone), " ALL_RECORDS(UNVERIFIED_COND) ", " ALL_RECORDS(
+                        DEMO_COND) ", " ALL_RECORDS(OTHER_KEY_COND) ", (SELECT location_id FROM "
+                                                                    "building), (SELECT name FROM "
+                                                                    "building)";
         sqlite3_stmt *st = NULL;
         int r = 0;
 
         memset(out, 0, sizeof(*out));
         if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) != SQLITE_OK)
                 return store_error(s, "summarising the registry");
+        bind_text(st, sqlite3_bind_parameter_index(st, ":key"), key_id);
         if (sqlite3_step(st) != SQLITE_ROW) {
                 r = store_error(s, "summarising the registry");
                 goto out;
@@ -661,12 +793,13 @@ int registry_summary(struct store *s, struct registry_summary *out)
         out->zones = sqlite3_column_int64(st, 3);
         out->unverified = sqlite3_column_int64(st, 4);
         out->demo_verified = sqlite3_column_int64(st, 5);
-        out->have_building = sqlite3_column_type(st, 6) != SQLITE_NULL;
+        out->other_key = key_id ? sqlite3_column_int64(st, 6) : 0;
+        out->have_building = sqlite3_column_type(st, 7) != SQLITE_NULL;
         if (out->have_building) {
                 snprintf(out->location_id, sizeof(out->location_id), "%s",
-                         (const char *)sqlite3_column_text(st, 6));
-                snprintf(out->name, sizeof(out->name), "%s",
                          (const char *)sqlite3_column_text(st, 7));
+                snprintf(out->name, sizeof(out->name), "%s",
+                         (const char *)sqlite3_column_text(st, 8));
         }
 out:
         sqlite3_finalize(st);

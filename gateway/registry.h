@@ -48,7 +48,7 @@ const char *registry_flag_name(unsigned i);
 
 /* What every record carries besides its fields. */
 struct registry_meta {
-        long revision;
+        int64_t revision;
         bool verified; /* signed, and the signature verified with the authority key */
         bool demo_key; /* ... and that key is a demo key */
         const char *key_id;
@@ -133,13 +133,15 @@ struct registry_import_result {
 
 /* Takes @recs into the store in one transaction. Records that cannot be taken (an unsigned
  * record over a verified one, a revision reused with other content, a unit or zone that is
- * neither in @recs nor stored, another building) are each added to @refused, and then nothing is
- * written and -EBADMSG is returned. Older revisions are skipped, each noted in @notes.
+ * neither in @recs nor stored, another building, an identity secret whose @secret_fingerprint
+ * differs from the one the stored residents were hashed with) are each added to @refused, and then
+ * nothing is written and -EBADMSG is returned. Older revisions are skipped, each noted in @notes.
  * @file_sha256 identifies the bundle in the import log. Returns 0, -EBADMSG, or the negative
  * errno of a store failure (logged by the store). */
 int registry_import(struct store *s, const struct registry_records *recs,
-                    const uint8_t file_sha256[CRYPTO_SHA256_LEN], struct diag *refused,
-                    struct diag *notes, struct registry_import_result *result);
+                    const uint8_t file_sha256[CRYPTO_SHA256_LEN], const char *secret_fingerprint,
+                    struct diag *refused, struct diag *notes,
+                    struct registry_import_result *result);
 
 /* Listings for people and programs. A filter field left NULL (or INT_MIN for floor) is not
  * applied. */
@@ -153,18 +155,26 @@ struct registry_filter {
 };
 
 /* Prepares the listing query for @type with @filter on the store's connection; the result's
- * column names are the field names shown to people and in JSON. Returns 0 or a negative errno. */
+ * column names are the field names shown to people and in JSON. A record verified by another key
+ * than @key_id (the authority key configured now; NULL: not known) is shown as such. Returns 0
+ * or a negative errno. */
 int registry_list(struct store *s, enum registry_type type, const struct registry_filter *filter,
-                  sqlite3_stmt **out);
+                  const char *key_id, sqlite3_stmt **out);
 
 /* Counts for a summary line: units, residents (active), detectors, and how many of all records
- * are unverified or verified by a demo key. Returns 0 or a negative errno. */
+ * are unverified, verified by a demo key, or verified by another key than @key_id (NULL: not
+ * known). Returns 0 or a negative errno. */
 struct registry_summary {
         char location_id[128];
         char name[256];
         bool have_building;
-        long units, residents, detectors, zones, unverified, demo_verified;
+        long units, residents, detectors, zones, unverified, demo_verified, other_key;
 };
-int registry_summary(struct store *s, struct registry_summary *out);
+int registry_summary(struct store *s, const char *key_id, struct registry_summary *out);
+
+/* Checks that @fingerprint (of the identity secret in use) is the one the stored residents'
+ * hashes were made with, and records it when the store has none yet (@write). Returns 0,
+ * -EKEYREJECTED when it differs, or a negative errno from the store. */
+int registry_check_secret(struct store *s, const char *fingerprint, bool write);
 
 #endif

@@ -156,8 +156,13 @@ static int store_setup(struct store *s, enum store_mode mode)
 
         sqlite3_extended_result_codes(s->db, 1);
         sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-        /* The first statement is the first read of the file: a file that is not a database
-         * shows up here, so say so in words an installer understands. */
+        /* The first read of the file: a file that is not a database shows up here, and is said
+         * once, in words an installer understands. */
+        if (sqlite3_exec(s->db, "PRAGMA schema_version", NULL, NULL, NULL) != SQLITE_OK &&
+            (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_NOTADB) {
+                log_error("%s: not an SQLite database (or damaged beyond reading)", s->path);
+                return -EBADMSG;
+        }
         r = store_exec(s, "PRAGMA foreign_keys = ON", "enabling foreign keys");
         if (r < 0)
                 return r;
@@ -195,11 +200,8 @@ int store_open_with(const char *path, enum store_mode mode, const struct store_m
                 goto out_free;
         }
         r = store_setup(s, mode);
-        if (r < 0) {
-                if (r == -EBADMSG && (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_NOTADB)
-                        log_error("%s: not an SQLite database (or damaged beyond reading)", path);
+        if (r < 0)
                 goto out_free;
-        }
         version = store_schema_version(s);
         if (version < 0) {
                 r = -EIO;

@@ -74,7 +74,9 @@ CREATE TABLE detector (
         kind             TEXT NOT NULL CHECK (kind IN ('smoke', 'heat', 'multi', 'call_point')),
         heat_class       TEXT,
         unit             TEXT REFERENCES unit (address_id),
-        floor            INTEGER NOT NULL,
+        -- NULL for a detector in a unit: its floor is the unit's, so a unit's move carries its
+        -- detectors along instead of leaving a stale copy.
+        floor            INTEGER CHECK (floor IS NULL OR floor <> 0),
         zone             TEXT REFERENCES zone (zone_id),
         location         TEXT,
         source           TEXT NOT NULL CHECK (source IN ('mqtt', 'gpio')),
@@ -95,11 +97,21 @@ CREATE TABLE detector (
         imported_at      INTEGER NOT NULL,
         CHECK ((source = 'mqtt' AND bridge IS NOT NULL AND device IS NOT NULL)
                OR (source = 'gpio' AND gpio_chip IS NOT NULL AND gpio_line IS NOT NULL)),
-        CHECK ((kind = 'heat') = (heat_class IS NOT NULL) OR kind = 'multi')
+        CHECK ((kind = 'heat') = (heat_class IS NOT NULL) OR kind = 'multi'),
+        CHECK (unit IS NOT NULL OR floor IS NOT NULL)
 ) STRICT;
 CREATE INDEX detector_by_unit ON detector (unit);
 CREATE INDEX detector_by_device ON detector (bridge, device);
-CREATE UNIQUE INDEX detector_by_gpio ON detector (gpio_chip, gpio_line) WHERE source = 'gpio';
+-- Two detectors on one GPIO line are refused by the import's checks, not by a unique index:
+-- an index is checked row by row and would refuse a bundle that swaps two detectors' lines.
+CREATE INDEX detector_by_gpio ON detector (gpio_chip, gpio_line) WHERE source = 'gpio';
+
+-- Facts about the store itself, such as the fingerprint of the identity secret that the
+-- residents' keyed hashes were made with.
+CREATE TABLE meta (
+        key   TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+) STRICT;
 
 -- One row per import that changed or checked something: what file, when, what it did.
 CREATE TABLE import_run (

@@ -181,7 +181,7 @@ static void test_damaged_page_fails_integrity_check(void **state)
         char *path = tu_path(*state, "damaged.db");
         struct store *s = NULL;
         FILE *f;
-        char garbage[512];
+        char garbage[4096];
 
         assert_int_equal(store_open(path, STORE_READ_WRITE, &s), 0);
         assert_int_equal(sqlite3_exec(store_db(s),
@@ -192,11 +192,12 @@ static void test_damaged_page_fails_integrity_check(void **state)
                                       NULL, NULL, NULL),
                          SQLITE_OK);
         store_free(s);
-        /* Overwrite the middle of a page well inside the file, leaving the header intact. */
+        /* Overwrite one whole page well inside the file (its b-tree header too), leaving the
+         * file's header intact, as a failing SD card would. */
         memset(garbage, 0x5a, sizeof(garbage));
         f = fopen(path, "r+b");
         assert_non_null(f);
-        assert_int_equal(fseek(f, 4096 * 20 + 100, SEEK_SET), 0);
+        assert_int_equal(fseek(f, 4096 * 19, SEEK_SET), 0);
         assert_int_equal(fwrite(garbage, 1, sizeof(garbage), f), sizeof(garbage));
         assert_int_equal(fclose(f), 0);
         assert_int_equal(store_open(path, STORE_READ_WRITE, &s), -EBADMSG);

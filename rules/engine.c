@@ -1,0 +1,845 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * engine: setup of the tables, the clock, and dispatch of readings and commands to fire.c,
+ * supervision.c and outputs.c.
+ *
+ * Every allocation happens in engine_new(). The clock only moves forward: a reading stamped
+ * before the engine's clock is applied at the clock, and every deadline up to a reading's time
+ * fires before the reading, so the order of events is the order a person would reconstruct.
+ * The earliest deadline is cached with its owner; only when the owner's deadline moves later
+ * is the table scanned again.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+
+#define DEFAULT_SPARES 64
+
+static const char *const state_names[] = {
+        [ENGINE_STATE_NORMAL] = "normal",     [ENGINE_STATE_PRE_ALARM] = "pre-alarm",
+        [ENGINE_STATE_ALARM] = "alarm",       [ENGINE_STATE_ACKNOWLEDGED] = "acknowledged",
+        [ENGINE_STATE_SILENCED] = "silenced", [ENGINE_STATE_FAULT] = "fault",
+        [ENGINE_STATE_DISABLED] = "disabled", [ENGINE_STATE_TEST] = "test",
+};
+
+const char *engine_state_name(enum engine_state s)
+{
+        return (size_t)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "?";
+}
+
+const char *engine_decision_name(enum engine_decision_kind k)
+{
+        switch (k) {
+        case ENGINE_ALARM:
+                return "alarm";
+        case ENGINE_PRE_ALARM:
+                return "pre-alarm";
+        case ENGINE_FAULT:
+                return "fault";
+        case ENGINE_RESTORE:
+                return "restore";
+        case ENGINE_TEST:
+                return "test";
+        case ENGINE_ACKNOWLEDGED:
+                return "acknowledged";
+        case ENGINE_SILENCED:
+                return "silenced";
+        case ENGINE_RESET:
+                return "reset";
+        case ENGINE_OUTPUT_ON:
+                return "output-on";
+        case ENGINE_OUTPUT_OFF:
+                return "output-off";
+        case ENGINE_DISABLED:
+                return "disabled";
+        case ENGINE_ENABLED:
+                return "enabled";
+        }
+        return "?";
+}
+
+const char *engine_fault_name(enum engine_fault f)
+{
+        switch (f) {
+        case ENGINE_FAULT_NONE:
+                return "none";
+        case ENGINE_FAULT_SILENT:
+                return "silent";
+        case ENGINE_FAULT_OFFLINE:
+                return "offline";
+        case ENGINE_FAULT_BATTERY_LOW:
+                return "battery_low";
+        case ENGINE_FAULT_TAMPER:
+                return "tamper";
+        case ENGINE_FAULT_DEVICE:
+                return "device";
+        case ENGINE_FAULT_INVALID_DATA:
+                return "invalid_data";
+        case ENGINE_FAULT_COUNT:
+                break;
+        }
+        return "?";
+}
+
+/* --- setup --- */
+
+static int cmp_unit(const void *a, const void *b)
+{
+        return strcmp(((const struct engine_unit *)a)->id, ((const struct engine_unit *)b)->id);
+}
+
+static long unit_find(const struct engine *e, const char *id)
+{
+        struct engine_unit key;
+        const struct engine_unit *u;
+
+        if (!id || strlen(id) >= sizeof(key.id))
+                return -1;
+        snprintf(key.id, sizeof(key.id), "%s", id);
+        u = bsearch(&key, e->units, e->n_units, sizeof(*e->units), cmp_unit);
+        return u ? u - e->units : -1;
+}
+
+static enum ruleset_kind_bit kind_bit(enum engine_detector_kind k)
+{
+        switch (k) {
+        case ENGINE_SMOKE:
+                return RULESET_KIND_SMOKE;
+        case ENGINE_HEAT:
+                return RULESET_KIND_HEAT;
+        case ENGINE_MULTI:
+                return RULESET_KIND_MULTI;
+        case ENGINE_CALL_POINT:
+                return RULESET_KIND_CALL_POINT;
+        }
+        return RULESET_KIND_SMOKE;
+}
+
+static const char *izone_name(const struct engine *e, const struct engine_det *d)
+{
+        return d->izone >= 0 ? e->zones[e->izone_base + (size_t)d->izone].name + 5 : NULL;
+}
+
+/* Picks the first matching rule of each kind, or the engine's defaults. */
+static void pick_rules(struct engine *e, struct engine_det *d, const struct ruleset *rs,
+                       const struct ruleset_heat **heat)
+{
+        unsigned bit = kind_bit(d->kind);
+        const char *zone = izone_name(e, d);
+        bool in_unit = d->unit_id[0] != '\0';
+
+        d->smoke = &e->default_smoke;
+        d->sup = &e->default_sup;
+        *heat = NULL;
+        for (size_t i = 0; rs && i < rs->n_smoke; i++)
+                if (ruleset_match(&rs->smoke[i].match, bit, zone, in_unit, d->id)) {
+                        d->smoke = &rs->smoke[i];
+                        break;
+                }
+        for (size_t i = 0; rs && i < rs->n_heat; i++)
+                if (ruleset_match(&rs->heat[i].match, bit, zone, in_unit, d->id)) {
+                        *heat = &rs->heat[i];
+                        break;
+                }
+        for (size_t i = 0; rs && i < rs->n_supervision; i++)
+                if (ruleset_match(&rs->supervision[i].match, bit, zone, in_unit, d->id)) {
+                        d->sup = &rs->supervision[i];
+                        break;
+                }
+}
+
+static int setup_heat(struct engine *e, struct engine_det *d, const char *cls_text,
+                      const struct ruleset_heat *rule, struct diag *diag)
+{
+        enum heat_class cls;
+        char suffix, why[160];
+
+        d->heat_rule_name = rule ? rule->name : "built-in";
+        if (d->kind == ENGINE_SMOKE || d->kind == ENGINE_CALL_POINT)
+                return 0;
+        /* A multi-sensor without a declared class is held to the most sensitive one. */
+        if (!cls_text && d->kind == ENGINE_MULTI)
+                cls_text = "A1R";
+        if (!cls_text || heat_class_parse(cls_text, &cls, &suffix) < 0) {
+                diag_add(diag, d->id, 0, "a heat detector needs a valid EN 54-5 class, not '%s'",
+                         cls_text ? cls_text : "(none)");
+                return -EINVAL;
+        }
+        if (heat_params_resolve(rule, cls, suffix, &d->hp, why, sizeof(why)) < 0) {
+                diag_add(diag, d->id, 0, "%s", why);
+                return -EINVAL;
+        }
+        snprintf(d->heat_class, sizeof(d->heat_class), "%s", cls_text);
+        d->has_heat = true;
+        (void)e;
+        return 0;
+}
+
+static bool same_scope(const struct engine_det *a, const struct engine_det *b,
+                       enum ruleset_scope scope);
+
+/* Counts the detectors that could confirm @d under its smoke rule's scope. */
+static size_t peers_in_scope(const struct engine *e, const struct engine_det *d)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < e->n_registry; i++)
+                if (&e->dets[i] != d && e->dets[i].kind != ENGINE_CALL_POINT &&
+                    same_scope(d, &e->dets[i], d->smoke->scope))
+                        n++;
+        return n;
+}
+
+static void det_base(struct engine *e, struct engine_det *d)
+{
+        d->unit = -1;
+        d->izone = -1;
+        d->fire = FIRE_NORMAL;
+        d->stage = STAGE_IDLE;
+        d->first = d->stage_deadline = d->alarm_time = ENGINE_NEVER;
+        d->reestablish_at = d->heat_pending_at = ENGINE_NEVER;
+        d->deadline = ENGINE_NEVER;
+        d->last_heard = e->now;
+        d->smoke = &e->default_smoke;
+        d->sup = &e->default_sup;
+        d->heat_rule_name = "built-in";
+        d->confirmed = true;
+        heat_track_init(&d->heat);
+}
+
+static void det_zone_name(struct engine *e, struct engine_det *d)
+{
+        if (d->unit_id[0])
+                snprintf(d->zone_name, sizeof(d->zone_name), "unit:%s", d->unit_id);
+        else if (d->izone >= 0)
+                snprintf(d->zone_name, sizeof(d->zone_name), "%s",
+                         e->zones[e->izone_base + (size_t)d->izone].name);
+        else if (d->has_floor)
+                snprintf(d->zone_name, sizeof(d->zone_name), "floor:%d", d->floor);
+        else
+                snprintf(d->zone_name, sizeof(d->zone_name), "building");
+}
+
+static int setup_det(struct engine *e, struct engine_det *d, const struct engine_detector_info *in,
+                     const struct engine_setup *s, struct diag *diag)
+{
+        const struct ruleset_heat *heat_rule;
+        int r = 0;
+
+        det_base(e, d);
+        if (!in->id || !*in->id || strlen(in->id) >= sizeof(d->id)) {
+                diag_add(diag, NULL, 0, "a detector id must be 1 to %zu characters",
+                         sizeof(d->id) - 1);
+                return -EINVAL;
+        }
+        snprintf(d->id, sizeof(d->id), "%s", in->id);
+        d->kind = in->kind;
+        d->verified = in->verified;
+        d->has_floor = true;
+        d->floor = in->floor;
+        if (in->unit) {
+                snprintf(d->unit_id, sizeof(d->unit_id), "%s", in->unit);
+                d->unit = unit_find(e, in->unit);
+                d->unknown_unit = d->unit < 0;
+                if (d->unit >= 0 && !e->units[d->unit].verified)
+                        d->verified = false;
+        }
+        for (size_t z = 0; in->zone && z < s->n_zones; z++)
+                if (strcmp(s->zones[z], in->zone) == 0)
+                        d->izone = (long)z;
+        if (in->zone && d->izone < 0) {
+                diag_add(diag, d->id, 0, "names the zone '%s', which the registry lacks", in->zone);
+                r = -EINVAL;
+        }
+        d->zones[d->n_zones++] = 0;
+        d->zones[d->n_zones++] = e->floor_base + (size_t)(d->floor - e->min_floor);
+        if (d->unit >= 0)
+                d->zones[d->n_zones++] = e->unit_base + (size_t)d->unit;
+        if (d->izone >= 0)
+                d->zones[d->n_zones++] = e->izone_base + (size_t)d->izone;
+        det_zone_name(e, d);
+        pick_rules(e, d, s->rules, &heat_rule);
+        if (setup_heat(e, d, in->heat_class, heat_rule, diag) < 0)
+                r = -EINVAL;
+        d->silent_ms =
+                in->report_period_s > 0
+                        ? (engine_time)llround(in->report_period_s * 1000.0 * d->sup->silent_factor)
+                        : d->sup->silent_default_ms;
+        /* EN 54-25: a lost radio component is detected within 300 s. */
+        d->en54_25_ok = d->silent_ms <= 300000;
+        return r;
+}
+
+static int setup_zones(struct engine *e, const struct engine_setup *s)
+{
+        size_t z = 0;
+
+        e->min_floor = 1;
+        e->max_floor = 1;
+        for (size_t i = 0; i < s->n_detectors; i++) {
+                if (s->detectors[i].floor < e->min_floor)
+                        e->min_floor = s->detectors[i].floor;
+                if (s->detectors[i].floor > e->max_floor)
+                        e->max_floor = s->detectors[i].floor;
+        }
+        for (size_t i = 0; i < s->n_units; i++) {
+                if (s->units[i].floor < e->min_floor)
+                        e->min_floor = s->units[i].floor;
+                if (s->units[i].floor > e->max_floor)
+                        e->max_floor = s->units[i].floor;
+        }
+        e->floor_base = 1;
+        e->unit_base = e->floor_base + (size_t)(e->max_floor - e->min_floor + 1);
+        e->izone_base = e->unit_base + s->n_units;
+        e->n_zones = e->izone_base + s->n_zones;
+        e->zones = calloc(e->n_zones, sizeof(*e->zones));
+        if (!e->zones)
+                return -ENOMEM;
+        snprintf(e->zones[z++].name, ENGINE_ZONE_MAX, "building");
+        for (int f = e->min_floor; f <= e->max_floor; f++)
+                snprintf(e->zones[z++].name, ENGINE_ZONE_MAX, "floor:%d", f);
+        for (size_t i = 0; i < s->n_units; i++)
+                snprintf(e->zones[z++].name, ENGINE_ZONE_MAX, "unit:%s", e->units[i].id);
+        for (size_t i = 0; i < s->n_zones; i++)
+                snprintf(e->zones[z++].name, ENGINE_ZONE_MAX, "zone:%.64s", s->zones[i]);
+        return 0;
+}
+
+static int setup_units(struct engine *e, const struct engine_setup *s, struct diag *diag)
+{
+        e->n_units = s->n_units;
+        e->units = calloc(s->n_units + 1, sizeof(*e->units));
+        if (!e->units)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_units; i++) {
+                const struct engine_unit_info *u = &s->units[i];
+
+                if (!u->id || strlen(u->id) >= sizeof(e->units[i].id)) {
+                        diag_add(diag, NULL, 0, "unit %zu has no usable id", i);
+                        return -EINVAL;
+                }
+                snprintf(e->units[i].id, sizeof(e->units[i].id), "%s", u->id);
+                e->units[i].floor = u->floor;
+                e->units[i].verified = u->verified;
+                /* Only verified residents count: a priority that skips verification must rest
+                 * on signed data. */
+                e->units[i].priority_rescue = u->bedridden > 0 || u->mobility_impaired > 0;
+        }
+        qsort(e->units, e->n_units, sizeof(*e->units), cmp_unit);
+        for (size_t i = 1; i < e->n_units; i++)
+                if (strcmp(e->units[i - 1].id, e->units[i].id) == 0) {
+                        diag_add(diag, NULL, 0, "unit %s is listed twice", e->units[i].id);
+                        return -EINVAL;
+                }
+        return 0;
+}
+
+static int cmp_by_id(const void *a, const void *b)
+{
+        return strcmp(((const struct engine_id_index *)a)->id,
+                      ((const struct engine_id_index *)b)->id);
+}
+
+static int setup_outputs(struct engine *e, const struct ruleset *rs, struct diag *diag)
+{
+        int r = 0;
+
+        e->n_outputs = rs ? rs->n_outputs : 0;
+        e->outputs = calloc(e->n_outputs + 1, sizeof(*e->outputs));
+        if (!e->outputs)
+                return -ENOMEM;
+        for (size_t i = 0; i < e->n_outputs; i++) {
+                long z = engine_zone_find(e, rs->outputs[i].follows);
+
+                e->outputs[i].rule = &rs->outputs[i];
+                e->outputs[i].pending = ENGINE_NEVER;
+                if (z < 0) {
+                        diag_add(diag, rs->outputs[i].file, rs->outputs[i].line,
+                                 "output %s follows '%s', which is not a zone of this building",
+                                 rs->outputs[i].name, rs->outputs[i].follows);
+                        r = -EINVAL;
+                        continue;
+                }
+                e->outputs[i].zone = (size_t)z;
+        }
+        return r;
+}
+
+static int setup_dets(struct engine *e, const struct engine_setup *s, struct diag *diag)
+{
+        int r = 0;
+
+        for (size_t i = 0; i < s->n_detectors; i++)
+                if (setup_det(e, &e->dets[i], &s->detectors[i], s, diag) < 0)
+                        r = -EINVAL;
+        for (size_t i = 0; i < e->n_registry; i++)
+                e->by_id[i] = (struct engine_id_index){e->dets[i].id, i};
+        qsort(e->by_id, e->n_registry, sizeof(*e->by_id), cmp_by_id);
+        for (size_t i = 1; i < e->n_registry; i++)
+                if (strcmp(e->by_id[i - 1].id, e->by_id[i].id) == 0) {
+                        diag_add(diag, e->by_id[i].id, 0, "detector listed twice");
+                        r = -EINVAL;
+                }
+        for (size_t i = 0; i < e->n_registry; i++) {
+                struct engine_det *d = &e->dets[i];
+
+                if (d->smoke->dependency == RULESET_DEP_TYPE_B && !d->smoke->pas &&
+                    peers_in_scope(e, d) == 0)
+                        d->type_b_alone = true;
+        }
+        for (size_t i = e->n_registry; i < e->n_dets; i++) {
+                struct engine_det *d = &e->dets[i];
+                char why[160];
+
+                det_base(e, d);
+                d->unknown = true;
+                d->has_floor = false;
+                d->zones[d->n_zones++] = 0;
+                snprintf(d->zone_name, ENGINE_ZONE_MAX, "building");
+                /* Nothing is known of it, so its temperatures are judged by the most sensitive
+                 * class: an unknown detector must not be less able to raise an alarm. */
+                if (heat_params_resolve(NULL, HEAT_CLASS_A1, 'R', &d->hp, why, sizeof(why)) == 0) {
+                        d->has_heat = true;
+                        snprintf(d->heat_class, sizeof(d->heat_class), "A1R");
+                }
+        }
+        return r;
+}
+
+int engine_new(const struct engine_setup *s, struct diag *diag, struct engine **out)
+{
+        struct engine *e;
+        size_t spares = s->spare_detectors ? s->spare_detectors : DEFAULT_SPARES;
+        int r;
+
+        *out = NULL;
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        e->now = s->start;
+        e->emit_fn = s->emit;
+        e->emit_ctx = s->emit_ctx;
+        e->min_deadline = e->outputs_deadline = ENGINE_NEVER;
+        ruleset_smoke_defaults(&e->default_smoke);
+        snprintf(e->default_smoke.name, sizeof(e->default_smoke.name), "built-in");
+        ruleset_heat_defaults(&e->default_heat);
+        ruleset_supervision_defaults(&e->default_sup);
+        snprintf(e->default_sup.name, sizeof(e->default_sup.name), "built-in");
+        e->reestablish_ms = s->rules ? s->rules->building.reestablish_ms : 10000;
+        e->n_registry = s->n_detectors;
+        e->n_dets = s->n_detectors + spares;
+        e->dets = calloc(e->n_dets, sizeof(*e->dets));
+        e->by_id = calloc(e->n_registry + 1, sizeof(*e->by_id));
+        if (!e->dets || !e->by_id) {
+                r = -ENOMEM;
+                goto out_free;
+        }
+        r = setup_units(e, s, diag);
+        if (r == 0)
+                r = setup_zones(e, s);
+        if (r == 0)
+                r = setup_dets(e, s, diag);
+        if (r == 0)
+                r = setup_outputs(e, s->rules, diag);
+        if (r < 0)
+                goto out_free;
+        for (size_t i = 0; i < e->n_dets; i++)
+                engine_schedule(e, &e->dets[i]);
+        *out = e;
+        return 0;
+
+out_free:
+        engine_free(e);
+        return r;
+}
+
+void engine_free(struct engine *e)
+{
+        if (!e)
+                return;
+        free(e->dets);
+        free(e->by_id);
+        free(e->units);
+        free(e->zones);
+        free(e->outputs);
+        free(e);
+}
+
+/* --- lookup --- */
+
+long engine_detector_find(const struct engine *e, const char *id)
+{
+        size_t lo = 0, hi = e->n_registry;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(e->by_id[mid].id, id);
+
+                if (c == 0)
+                        return (long)e->by_id[mid].idx;
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return -ENOENT;
+}
+
+size_t engine_detector_unknown(struct engine *e, const char *name)
+{
+        size_t spares = e->n_dets - e->n_registry;
+
+        for (size_t i = 0; i < e->n_spare_used; i++)
+                if (strncmp(e->dets[e->n_registry + i].id, name, ENGINE_ID_MAX - 1) == 0)
+                        return e->n_registry + i;
+        /* The last spare is shared by everything past the others: its alarms still count. */
+        if (e->n_spare_used + 1 >= spares) {
+                struct engine_det *last = &e->dets[e->n_dets - 1];
+
+                if (e->n_spare_used < spares) {
+                        snprintf(last->id, sizeof(last->id), "unknown-detectors");
+                        e->n_spare_used = spares;
+                }
+                return e->n_dets - 1;
+        }
+        snprintf(e->dets[e->n_registry + e->n_spare_used].id, ENGINE_ID_MAX, "%s", name);
+        return e->n_registry + e->n_spare_used++;
+}
+
+long engine_zone_find(const struct engine *e, const char *name)
+{
+        if (!name || strcmp(name, "building") == 0)
+                return 0;
+        for (size_t z = 0; z < e->n_zones; z++)
+                if (strcmp(e->zones[z].name, name) == 0)
+                        return (long)z;
+        return -ENOENT;
+}
+
+bool engine_det_in_zone(const struct engine_det *d, size_t zone)
+{
+        for (size_t i = 0; i < d->n_zones; i++)
+                if (d->zones[i] == zone)
+                        return true;
+        return false;
+}
+
+/* Whether @b is in @a's confirmation scope (ruleset.h: enum ruleset_scope). */
+static bool same_scope(const struct engine_det *a, const struct engine_det *b,
+                       enum ruleset_scope scope)
+{
+        switch (scope) {
+        case RULESET_SCOPE_BUILDING:
+                return true;
+        case RULESET_SCOPE_UNIT:
+                if (a->unit_id[0])
+                        return strcmp(a->unit_id, b->unit_id) == 0;
+                /* A common-area detector: its installer zone, else its floor. */
+                if (a->izone >= 0)
+                        return a->izone == b->izone;
+                return a->has_floor && b->has_floor && a->floor == b->floor;
+        case RULESET_SCOPE_ZONE:
+                if (a->izone >= 0)
+                        return a->izone == b->izone;
+                return a->has_floor && b->has_floor && a->floor == b->floor;
+        case RULESET_SCOPE_FLOOR:
+                return a->has_floor && b->has_floor && a->floor == b->floor;
+        }
+        return true;
+}
+
+bool engine_same_scope(const struct engine_det *a, const struct engine_det *b,
+                       enum ruleset_scope scope)
+{
+        return same_scope(a, b, scope);
+}
+
+/* --- decisions --- */
+
+static unsigned det_flags(const struct engine *e, const struct engine_det *d)
+{
+        unsigned f = 0;
+
+        if (d->unknown)
+                f |= ENGINE_FLAG_UNKNOWN_DETECTOR | ENGINE_FLAG_UNVERIFIED;
+        else if (!d->verified)
+                f |= ENGINE_FLAG_UNVERIFIED;
+        if (d->unknown_unit)
+                f |= ENGINE_FLAG_UNKNOWN_UNIT | ENGINE_FLAG_UNVERIFIED;
+        if (d->unit >= 0 && e->units[d->unit].priority_rescue)
+                f |= ENGINE_FLAG_PRIORITY_RESCUE;
+        return f;
+}
+
+void engine_emit_det(struct engine *e, enum engine_decision_kind kind, struct engine_det *d,
+                     const char *rule, unsigned flags, enum engine_fault fault)
+{
+        struct engine_decision dec = {
+                .kind = kind,
+                .time = e->now,
+                .first_detection = d->first,
+                .detector = d->id,
+                .unit = d->unit_id[0] ? d->unit_id : NULL,
+                .floor = d->floor,
+                .has_floor = d->has_floor,
+                .zone = d->zone_name,
+                .cause = e->cause,
+                .rule = rule ? rule : "built-in",
+                .fault = fault,
+                .flags = flags | det_flags(e, d),
+        };
+
+        if (kind != ENGINE_ALARM && kind != ENGINE_PRE_ALARM)
+                dec.flags &= ~ENGINE_FLAG_PRIORITY_RESCUE;
+        if (e->emit_fn)
+                e->emit_fn(e->emit_ctx, &dec);
+}
+
+void engine_emit_zone(struct engine *e, enum engine_decision_kind kind, const char *zone,
+                      const char *cause, const char *who, const char *output)
+{
+        struct engine_decision dec = {
+                .kind = kind,
+                .time = e->now,
+                .first_detection = ENGINE_NEVER,
+                .zone = zone,
+                .cause = cause,
+                .rule = "built-in",
+                .output = output,
+                .who = who,
+        };
+
+        if (e->emit_fn)
+                e->emit_fn(e->emit_ctx, &dec);
+}
+
+/* --- time --- */
+
+void engine_schedule(struct engine *e, struct engine_det *d)
+{
+        engine_time f = fire_next_deadline(e, d), s = supervision_next_deadline(d);
+        size_t idx = (size_t)(d - e->dets);
+
+        d->deadline = f < s ? f : s;
+        if (d->deadline < e->min_deadline) {
+                e->min_deadline = d->deadline;
+                e->min_owner = idx;
+                e->min_dirty = false;
+        } else if (idx == e->min_owner && d->deadline != e->min_deadline) {
+                e->min_dirty = true;
+        }
+}
+
+engine_time engine_next_deadline(struct engine *e)
+{
+        if (e->min_dirty) {
+                e->min_deadline = ENGINE_NEVER;
+                for (size_t i = 0; i < e->n_dets; i++)
+                        if (e->dets[i].deadline < e->min_deadline) {
+                                e->min_deadline = e->dets[i].deadline;
+                                e->min_owner = i;
+                        }
+                e->min_dirty = false;
+        }
+        return e->min_deadline < e->outputs_deadline ? e->min_deadline : e->outputs_deadline;
+}
+
+void engine_tick(struct engine *e, engine_time now)
+{
+        engine_time next;
+
+        while ((next = engine_next_deadline(e)) <= now) {
+                if (next > e->now)
+                        e->now = next;
+                if (e->outputs_deadline <= next) {
+                        outputs_update(e);
+                        continue;
+                }
+                struct engine_det *d = &e->dets[e->min_owner];
+
+                fire_deadline(e, d);
+                supervision_deadline(e, d);
+                /* Whatever ran, the detector's deadline is now later than the clock. */
+                engine_schedule(e, d);
+                if (d->deadline <= e->now) {
+                        /* Never loop on a deadline nothing cleared: push it past the clock. */
+                        d->deadline = e->now + 1;
+                        e->min_dirty = true;
+                }
+        }
+        if (now > e->now)
+                e->now = now;
+}
+
+/* --- input --- */
+
+void engine_reading(struct engine *e, const struct engine_reading *r)
+{
+        struct engine_det *d;
+
+        if (r->detector >= e->n_dets)
+                return;
+        engine_tick(e, r->time);
+        d = &e->dets[r->detector];
+        supervision_reading(e, d, r);
+        fire_reading(e, d, r);
+        engine_schedule(e, d);
+}
+
+/* Applies @fn to every detector of @target, which is a zone name or a detector id. */
+static int for_target(struct engine *e, const char *target,
+                      void (*fn)(struct engine *, struct engine_det *, bool *), bool *any)
+{
+        long z = engine_zone_find(e, target);
+        long det = z < 0 && target ? engine_detector_find(e, target) : -ENOENT;
+
+        if (z < 0 && det < 0)
+                return -ENOENT;
+        for (size_t i = 0; i < e->n_dets; i++) {
+                struct engine_det *d = &e->dets[i];
+
+                if (det >= 0 ? (long)i != det : !engine_det_in_zone(d, (size_t)z))
+                        continue;
+                fn(e, d, any);
+                engine_schedule(e, d);
+        }
+        return 0;
+}
+
+static void do_disable(struct engine *e, struct engine_det *d, bool *any)
+{
+        (void)e;
+        if (d->disabled)
+                return;
+        d->disabled = true;
+        *any = true;
+}
+
+static void do_enable(struct engine *e, struct engine_det *d, bool *any)
+{
+        if (!d->disabled)
+                return;
+        d->disabled = false;
+        *any = true;
+        fire_enable(e, d);
+}
+
+static void do_test_start(struct engine *e, struct engine_det *d, bool *any)
+{
+        (void)e;
+        if (!d->walk_test)
+                *any = true;
+        d->walk_test = true;
+}
+
+static void do_test_end(struct engine *e, struct engine_det *d, bool *any)
+{
+        (void)e;
+        if (d->walk_test)
+                *any = true;
+        d->walk_test = false;
+}
+
+int engine_command(struct engine *e, const struct engine_command *c)
+{
+        static const struct {
+                void (*fn)(struct engine *, struct engine_det *, bool *);
+                enum engine_decision_kind decision;
+                const char *done, *nothing;
+        } cmds[] = {
+                [ENGINE_CMD_ACKNOWLEDGE] = {fire_acknowledge, ENGINE_ACKNOWLEDGED, "acknowledged",
+                                            NULL},
+                [ENGINE_CMD_SILENCE] = {fire_silence, ENGINE_SILENCED, "silenced", NULL},
+                [ENGINE_CMD_RESET] = {fire_reset, ENGINE_RESET, "reset", NULL},
+                [ENGINE_CMD_DISABLE] = {do_disable, ENGINE_DISABLED, "disabled", NULL},
+                [ENGINE_CMD_ENABLE] = {do_enable, ENGINE_ENABLED, "enabled", NULL},
+                [ENGINE_CMD_TEST_START] = {do_test_start, ENGINE_TEST, "walk test started", NULL},
+                [ENGINE_CMD_TEST_END] = {do_test_end, ENGINE_TEST, "walk test ended", NULL},
+        };
+        const char *target = c->target && *c->target ? c->target : "building";
+        bool any = false;
+        int r;
+
+        if ((size_t)c->kind >= sizeof(cmds) / sizeof(cmds[0]))
+                return -EINVAL;
+        engine_tick(e, c->time);
+        r = for_target(e, target, cmds[c->kind].fn, &any);
+        if (r < 0)
+                return r;
+        if (!any)
+                return -EALREADY;
+        engine_emit_zone(e, cmds[c->kind].decision, target, cmds[c->kind].done, c->who, NULL);
+        outputs_update(e);
+        return 0;
+}
+
+/* --- queries --- */
+
+size_t engine_detector_count(const struct engine *e)
+{
+        return e->n_registry;
+}
+
+const char *engine_detector_id(const struct engine *e, size_t i)
+{
+        return i < e->n_dets ? e->dets[i].id : NULL;
+}
+
+enum engine_state engine_detector_state(const struct engine *e, size_t i)
+{
+        return i < e->n_dets ? engine_det_state(&e->dets[i]) : ENGINE_STATE_NORMAL;
+}
+
+bool engine_detector_meets_en54_25(const struct engine *e, size_t i)
+{
+        return i < e->n_dets && e->dets[i].en54_25_ok;
+}
+
+int engine_output_state(const struct engine *e, const char *name, bool *on)
+{
+        for (size_t i = 0; i < e->n_outputs; i++)
+                if (strcmp(e->outputs[i].rule->name, name) == 0) {
+                        *on = e->outputs[i].on;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+int engine_zone_state(const struct engine *e, const char *zone, enum engine_state *out)
+{
+        static const int rank[] = {
+                [ENGINE_STATE_NORMAL] = 0,       [ENGINE_STATE_DISABLED] = 1,
+                [ENGINE_STATE_TEST] = 2,         [ENGINE_STATE_FAULT] = 3,
+                [ENGINE_STATE_PRE_ALARM] = 4,    [ENGINE_STATE_SILENCED] = 5,
+                [ENGINE_STATE_ACKNOWLEDGED] = 6, [ENGINE_STATE_ALARM] = 7,
+        };
+        long z = engine_zone_find(e, zone);
+        enum engine_state best = ENGINE_STATE_NORMAL;
+        bool any = false, all_disabled = true;
+
+        if (z < 0)
+                return -ENOENT;
+        for (size_t i = 0; i < e->n_dets; i++) {
+                const struct engine_det *d = &e->dets[i];
+                enum engine_state s;
+
+                if (!engine_det_in_zone(d, (size_t)z) || (d->unknown && !d->id[0]))
+                        continue;
+                any = true;
+                s = engine_det_state(d);
+                if (s != ENGINE_STATE_DISABLED)
+                        all_disabled = false;
+                if (s == ENGINE_STATE_DISABLED)
+                        continue;
+                if (rank[s] > rank[best])
+                        best = s;
+        }
+        *out = any && all_disabled ? ENGINE_STATE_DISABLED : best;
+        return 0;
+}
