@@ -39,6 +39,9 @@ struct cli {
  * the exit code to leave with. */
 int cli_config(struct cli *cli);
 
+/* Refuses (CLI_EXIT_FAILURE, said) to write into a state directory another user owns. */
+int cli_check_owner(struct cli *cli);
+
 /* Loads the config and opens the store it names, creating the state directory for a writer.
  * Returns CLI_EXIT_OK or the exit code to leave with (the store has said why). */
 int cli_open_store(struct cli *cli, enum store_mode mode, struct store **out);

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +75,25 @@ out:
         return ret;
 }
 
+int cli_check_owner(struct cli *cli)
+{
+        struct stat st;
+        struct passwd *pw;
+
+        if (stat(cli->config->state_dir, &st) < 0 || st.st_uid == geteuid())
+                return CLI_EXIT_OK;
+        /* Files made by another user (root, typically) would lock the daemon out of its own
+         * store: its unit runs as the state directory's owner. */
+        pw = getpwuid(st.st_uid);
+        if (pw)
+                log_error("%s belongs to %s; run this as that user (sudo -u %s firegate ...)",
+                          cli->config->state_dir, pw->pw_name, pw->pw_name);
+        else
+                log_error("%s belongs to uid %u; run this as that user", cli->config->state_dir,
+                          (unsigned)st.st_uid);
+        return CLI_EXIT_FAILURE;
+}
+
 int cli_open_store(struct cli *cli, enum store_mode mode, struct store **out)
 {
         int r = cli_config(cli);
@@ -81,6 +101,9 @@ int cli_open_store(struct cli *cli, enum store_mode mode, struct store **out)
         if (r != CLI_EXIT_OK)
                 return r;
         if (mode == STORE_READ_WRITE) {
+                r = cli_check_owner(cli);
+                if (r != CLI_EXIT_OK)
+                        return r;
                 r = fileio_mkdir_p(cli->config->state_dir, 0750);
                 if (r < 0) {
                         log_error_errno(r, "cannot create the state directory %s",
@@ -100,35 +123,36 @@ int cli_open_store(struct cli *cli, enum store_mode mode, struct store **out)
 int cli_authority_key(struct cli *cli, struct crypto_key **out)
 {
         const char *path;
+        char where[512];
         int r = cli_config(cli);
 
         if (r != CLI_EXIT_OK)
                 return r;
         path = cli->config->authority_key;
+        config_where(cli->config, "registry", "authority_key", where, sizeof(where));
         r = crypto_key_load(path, out);
         switch (r) {
         case 0:
                 /* The authority's signing key on a gateway would let anyone holding the gateway
                  * sign records; a gateway holds only the public half. */
                 if (crypto_key_has_private(*out)) {
-                        log_error("%s: a private key; the gateway must hold only the registry "
-                                  "authority's public key (registry.authority_key)",
-                                  path);
+                        log_error("%s: %s is a private key; the gateway must hold only the "
+                                  "registry authority's public key",
+                                  where, path);
                         crypto_key_free(*out);
                         *out = NULL;
                         return CLI_EXIT_REFUSED;
                 }
                 return CLI_EXIT_OK;
         case -EBADMSG:
-                log_error("%s: not a PEM Ed25519 key (registry.authority_key)", path);
+                log_error("%s: %s is not a PEM Ed25519 key", where, path);
                 return CLI_EXIT_REFUSED;
         case -EPROTONOSUPPORT:
-                log_error("%s: the authority key must be an Ed25519 key (registry.authority_key)",
+                log_error("%s: %s is not an Ed25519 key; the authority signs with Ed25519", where,
                           path);
                 return CLI_EXIT_REFUSED;
         default:
-                log_error_errno(r, "%s: cannot read the authority key (registry.authority_key)",
-                                path);
+                log_error_errno(r, "%s: cannot read the authority key %s", where, path);
                 return CLI_EXIT_FAILURE;
         }
 }

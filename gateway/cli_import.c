@@ -177,6 +177,8 @@ static int do_import(struct cli *cli, const char *path, bool allow_unsigned, enu
                 goto out;
         }
         ret = cli_authority_key(cli, &key);
+        if (ret == CLI_EXIT_OK)
+                ret = cli_check_owner(cli);
         if (ret != CLI_EXIT_OK)
                 goto out;
         if (load_secret(cli->config->identity_secret, secret, &fresh) < 0) {

@@ -136,11 +136,20 @@ static const struct config_key config_keys[] = {
                 .name = "bundle_max_bytes",
                 .type = CONFIG_INTEGER,
                 .offset = offsetof(struct config, bundle_max_bytes),
-                .default_value = "64M",
+                .default_value = "16M",
                 .min = 1024,
                 .max = 1024L * 1024 * 1024,
                 .size_suffixes = true,
                 .help = "Largest registry bundle accepted for import, in bytes (K, M, G allowed).",
+        },
+        {
+                .section = "rules",
+                .name = "dir",
+                .type = CONFIG_PATH,
+                .offset = offsetof(struct config, rules_dir),
+                .default_value = "/etc/firegate/rules",
+                .max = CONFIG_PATH_MAX,
+                .help = "Directory of the alarm rule files (*.rules, read in name order).",
         },
 };
 
@@ -615,4 +624,21 @@ void config_print(const struct config *c, FILE *out)
                         fprintf(out, "# default\n");
                 config_print_value(c, k, out);
         }
+}
+
+const char *config_where(const struct config *c, const char *section, const char *name, char *buf,
+                         size_t size)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+                if (strcmp(config_keys[i].section, section) != 0 ||
+                    strcmp(config_keys[i].name, name) != 0)
+                        continue;
+                if (c->set_line[i] && c->path)
+                        snprintf(buf, size, "%s:%u: %s.%s", c->path, c->set_line[i], section, name);
+                else
+                        snprintf(buf, size, "%s.%s (embedded default)", section, name);
+                return buf;
+        }
+        snprintf(buf, size, "%s.%s", section, name);
+        return buf;
 }

@@ -21,7 +21,7 @@
 #define CONFIG_ENV          "FIREGATE_CONFIG"
 
 /* Number of keys in config.c's table; a static assertion there keeps the two equal. */
-#define CONFIG_KEY_COUNT 8
+#define CONFIG_KEY_COUNT 9
 
 struct config {
         char *path; /* the file read, or NULL when running on embedded defaults */
@@ -36,7 +36,10 @@ struct config {
         /* [registry] */
         char *authority_key;       /* authority_key = ; default /etc/firegate/authority.pub */
         char *location_id_pattern; /* location_id_pattern = ; POSIX ERE, default ^[0-9]{12}$ */
-        long bundle_max_bytes;     /* bundle_max_bytes = ; 1 KiB .. 1 GiB, default 64 MiB */
+        long bundle_max_bytes;     /* bundle_max_bytes = ; 1 KiB .. 1 GiB, default 16 MiB */
+
+        /* [rules] */
+        char *rules_dir; /* dir = ; default /etc/firegate/rules */
 
         /* The line of @path that set each key, in the order config_print() writes them; 0 when
          * the key kept its default. Written by config_load(), read by config_print(). */
@@ -53,6 +56,11 @@ int config_load(const char *path, struct diag *d, struct config **out);
 
 /* Frees @c; NULL is a no-op. */
 void config_free(struct config *c);
+
+/* Where the value of @section.@name came from, for messages about it: "file:line: section.name",
+ * or "section.name (embedded default)". Writes into @buf and returns it. */
+const char *config_where(const struct config *c, const char *section, const char *name, char *buf,
+                         size_t size);
 
 /* Prints every setting as an INI file that config_load() accepts, each key with a comment that
  * says whether it is the default. */

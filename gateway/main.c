@@ -75,6 +75,9 @@ int main(int argc, char **argv)
         struct cli cli = {0};
         int c, ret;
 
+        /* The store holds residents' names and phone numbers: nothing firegate creates is for
+         * other users (the identity secret is 0600 on its own). */
+        umask(0027);
         cli.journal = stderr_is_journal();
         log_setup(LOG_INFO, cli.journal);
         /* "+": stop at the subcommand, whose options are its own. */

@@ -6,8 +6,8 @@
  * Every allocation happens in engine_new(). The clock only moves forward: a reading stamped
  * before the engine's clock is applied at the clock, and every deadline up to a reading's time
  * fires before the reading, so the order of events is the order a person would reconstruct.
- * The earliest deadline is cached with its owner; only when the owner's deadline moves later
- * is the table scanned again.
+ * Deadlines due at the same moment fire in registry order, so a replay gives the same decisions
+ * in the same order every time.
  */
 #include "engine.h"
 
@@ -205,6 +205,7 @@ static void det_base(struct engine *e, struct engine_det *d)
         d->first = d->stage_deadline = d->alarm_time = ENGINE_NEVER;
         d->reestablish_at = d->heat_pending_at = ENGINE_NEVER;
         d->deadline = ENGINE_NEVER;
+        d->heap_pos = ENGINE_NOT_QUEUED;
         d->last_heard = e->now;
         d->smoke = &e->default_smoke;
         d->sup = &e->default_sup;
@@ -425,7 +426,7 @@ int engine_new(const struct engine_setup *s, struct diag *diag, struct engine **
         e->now = s->start;
         e->emit_fn = s->emit;
         e->emit_ctx = s->emit_ctx;
-        e->min_deadline = e->outputs_deadline = ENGINE_NEVER;
+        e->outputs_deadline = ENGINE_NEVER;
         ruleset_smoke_defaults(&e->default_smoke);
         snprintf(e->default_smoke.name, sizeof(e->default_smoke.name), "built-in");
         ruleset_heat_defaults(&e->default_heat);
@@ -436,7 +437,8 @@ int engine_new(const struct engine_setup *s, struct diag *diag, struct engine **
         e->n_dets = s->n_detectors + spares;
         e->dets = calloc(e->n_dets, sizeof(*e->dets));
         e->by_id = calloc(e->n_registry + 1, sizeof(*e->by_id));
-        if (!e->dets || !e->by_id) {
+        e->heap = calloc(e->n_dets + 1, sizeof(*e->heap));
+        if (!e->dets || !e->by_id || !e->heap) {
                 r = -ENOMEM;
                 goto out_free;
         }
@@ -465,6 +467,7 @@ void engine_free(struct engine *e)
                 return;
         free(e->dets);
         free(e->by_id);
+        free(e->heap);
         free(e->units);
         free(e->zones);
         free(e->outputs);
@@ -621,33 +624,99 @@ void engine_emit_zone(struct engine *e, enum engine_decision_kind kind, const ch
 
 /* --- time --- */
 
+/* The deadlines live in a binary min-heap of detector indices, so that a reading, which moves
+ * its detector's supervision deadline, costs O(log n) however large the building. */
+static engine_time heap_key(const struct engine *e, size_t pos)
+{
+        return e->dets[e->heap[pos]].deadline;
+}
+
+static void heap_swap(struct engine *e, size_t a, size_t b)
+{
+        size_t t = e->heap[a];
+
+        e->heap[a] = e->heap[b];
+        e->heap[b] = t;
+        e->dets[e->heap[a]].heap_pos = a;
+        e->dets[e->heap[b]].heap_pos = b;
+}
+
+/* Earlier deadline first; on a tie, the detector listed first. */
+static bool heap_less(const struct engine *e, size_t a, size_t b)
+{
+        engine_time ka = heap_key(e, a), kb = heap_key(e, b);
+
+        return ka < kb || (ka == kb && e->heap[a] < e->heap[b]);
+}
+
+static void heap_up(struct engine *e, size_t pos)
+{
+        while (pos > 0 && heap_less(e, pos, (pos - 1) / 2)) {
+                heap_swap(e, pos, (pos - 1) / 2);
+                pos = (pos - 1) / 2;
+        }
+}
+
+static void heap_down(struct engine *e, size_t pos)
+{
+        for (;;) {
+                size_t l = 2 * pos + 1, r = l + 1, m = pos;
+
+                if (l < e->n_heap && heap_less(e, l, m))
+                        m = l;
+                if (r < e->n_heap && heap_less(e, r, m))
+                        m = r;
+                if (m == pos)
+                        return;
+                heap_swap(e, pos, m);
+                pos = m;
+        }
+}
+
+static void heap_remove(struct engine *e, struct engine_det *d)
+{
+        size_t pos = d->heap_pos, last = e->n_heap - 1;
+
+        d->heap_pos = ENGINE_NOT_QUEUED;
+        if (pos != last) {
+                e->heap[pos] = e->heap[last];
+                e->dets[e->heap[pos]].heap_pos = pos;
+        }
+        e->n_heap--;
+        if (pos < e->n_heap) {
+                heap_up(e, pos);
+                heap_down(e, pos);
+        }
+}
+
+static void heap_set(struct engine *e, struct engine_det *d, engine_time deadline)
+{
+        d->deadline = deadline;
+        if (deadline == ENGINE_NEVER) {
+                if (d->heap_pos != ENGINE_NOT_QUEUED)
+                        heap_remove(e, d);
+                return;
+        }
+        if (d->heap_pos == ENGINE_NOT_QUEUED) {
+                d->heap_pos = e->n_heap;
+                e->heap[e->n_heap++] = (size_t)(d - e->dets);
+        }
+        heap_up(e, d->heap_pos);
+        heap_down(e, d->heap_pos);
+}
+
 void engine_schedule(struct engine *e, struct engine_det *d)
 {
         engine_time f = fire_next_deadline(e, d), s = supervision_next_deadline(d);
-        size_t idx = (size_t)(d - e->dets);
 
-        d->deadline = f < s ? f : s;
-        if (d->deadline < e->min_deadline) {
-                e->min_deadline = d->deadline;
-                e->min_owner = idx;
-                e->min_dirty = false;
-        } else if (idx == e->min_owner && d->deadline != e->min_deadline) {
-                e->min_dirty = true;
-        }
+        heap_set(e, d, f < s ? f : s);
 }
 
 engine_time engine_next_deadline(struct engine *e)
 {
-        if (e->min_dirty) {
-                e->min_deadline = ENGINE_NEVER;
-                for (size_t i = 0; i < e->n_dets; i++)
-                        if (e->dets[i].deadline < e->min_deadline) {
-                                e->min_deadline = e->dets[i].deadline;
-                                e->min_owner = i;
-                        }
-                e->min_dirty = false;
-        }
-        return e->min_deadline < e->outputs_deadline ? e->min_deadline : e->outputs_deadline;
+        engine_time t = e->n_heap ? heap_key(e, 0) : ENGINE_NEVER;
+
+        return t < e->outputs_deadline ? t : e->outputs_deadline;
 }
 
 void engine_tick(struct engine *e, engine_time now)
@@ -661,17 +730,14 @@ void engine_tick(struct engine *e, engine_time now)
                         outputs_update(e);
                         continue;
                 }
-                struct engine_det *d = &e->dets[e->min_owner];
+                struct engine_det *d = &e->dets[e->heap[0]];
 
                 fire_deadline(e, d);
                 supervision_deadline(e, d);
-                /* Whatever ran, the detector's deadline is now later than the clock. */
                 engine_schedule(e, d);
-                if (d->deadline <= e->now) {
-                        /* Never loop on a deadline nothing cleared: push it past the clock. */
-                        d->deadline = e->now + 1;
-                        e->min_dirty = true;
-                }
+                /* Never loop on a deadline that nothing cleared: push it past the clock. */
+                if (d->deadline <= e->now)
+                        heap_set(e, d, e->now + 1);
         }
         if (now > e->now)
                 e->now = now;

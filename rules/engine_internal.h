@@ -92,7 +92,10 @@ struct engine_det {
 
         bool disabled, walk_test;
         engine_time deadline;
+        size_t heap_pos; /* position in engine.heap, or ENGINE_NOT_QUEUED */
 };
+
+#define ENGINE_NOT_QUEUED ((size_t)-1)
 
 struct engine_zone {
         char name[ENGINE_ZONE_MAX];
@@ -130,9 +133,8 @@ struct engine {
         engine_time reestablish_ms;
 
         engine_time now;
-        engine_time min_deadline;
-        size_t min_owner;
-        bool min_dirty;
+        size_t *heap; /* detectors with a deadline, a binary min-heap on it */
+        size_t n_heap;
         engine_time outputs_deadline;
 
         engine_decision_fn emit_fn;

@@ -96,11 +96,26 @@ class Frame(unittest.TestCase):
                           check=FAILURE)
         self.assertIn(str(missing), done.stderr)
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to hand the directory to another user")
+    def test_writing_into_another_users_state_dir_is_refused(self):
+        self.gw.state.mkdir()
+        os.chown(self.gw.state, 65534, 65534)
+        bundle = self.gw.bundle(floors=2, units_per_floor=2)
+        done = self.gw.firegate("import", bundle, check=FAILURE)
+        self.assertIn("run this as that user", done.stderr)
+        self.assertEqual(list(self.gw.state.iterdir()), [])
+
+    def test_created_files_are_not_for_other_users(self):
+        self.gw.firegate("import", self.gw.bundle(floors=2, units_per_floor=2), check=OK)
+        for path in self.gw.state.iterdir():
+            self.assertEqual(path.stat().st_mode & 0o007, 0, path)
+
     def test_missing_authority_key_is_a_clear_error(self):
         self.gw.pub.unlink()
         done = self.gw.firegate("check-config", check=FAILURE)
         self.assertIn(str(self.gw.pub), done.stderr)
-        self.assertIn("authority key", done.stderr)
+        self.assertIn(f"{self.gw.config}:", done.stderr)
+        self.assertIn("registry.authority_key", done.stderr)
 
 
 class Daemon(unittest.TestCase):

@@ -159,7 +159,8 @@ static void assert_defaults(const struct config *c)
         assert_int_equal(c->log_level, LOG_INFO);
         assert_string_equal(c->authority_key, "/etc/firegate/authority.pub");
         assert_string_equal(c->location_id_pattern, "^[0-9]{12}$");
-        assert_int_equal(c->bundle_max_bytes, 64L * 1024 * 1024);
+        assert_int_equal(c->bundle_max_bytes, 16L * 1024 * 1024);
+        assert_string_equal(c->rules_dir, "/etc/firegate/rules");
 }
 
 static void assert_config_equal(const struct config *a, const struct config *b)
@@ -172,6 +173,7 @@ static void assert_config_equal(const struct config *a, const struct config *b)
         assert_string_equal(a->authority_key, b->authority_key);
         assert_string_equal(a->location_id_pattern, b->location_id_pattern);
         assert_int_equal(a->bundle_max_bytes, b->bundle_max_bytes);
+        assert_string_equal(a->rules_dir, b->rules_dir);
 }
 
 /* config_print() of @c as a new string (caller frees). */
@@ -232,7 +234,9 @@ static void test_every_key_is_read_and_remembers_its_line(void **state)
                                 "[registry]\n"
                                 "authority_key = /etc/keys/authority.pem\n"
                                 "location_id_pattern = ^[A-Z]{2}[0-9]{10}$\n"
-                                "bundle_max_bytes = 2048\n");
+                                "bundle_max_bytes = 2048\n"
+                                "[rules]\n"
+                                "dir = /srv/rules\n");
         assert_string_equal(f->c->gateway_id, "lobby-gw_01.b");
         assert_string_equal(f->c->state_dir, "/srv/firegate");
         assert_string_equal(f->c->database, "/data/fg.db");
@@ -244,6 +248,8 @@ static void test_every_key_is_read_and_remembers_its_line(void **state)
         assert_int_equal(f->c->set_line[0], 2);
         assert_int_equal(f->c->set_line[4], 6);
         assert_int_equal(f->c->set_line[7], 11);
+        assert_string_equal(f->c->rules_dir, "/srv/rules");
+        assert_int_equal(f->c->set_line[8], 13);
 }
 
 static void test_unknown_key_is_reported_at_its_line_with_a_hint(void **state)
