@@ -210,7 +210,7 @@ static void test_unwritable_location_reports_errno(void **state)
         char *path = tu_path(*state, "no/such/dir/x.db");
         struct store *s = NULL;
 
-        assert_true(store_open(path, STORE_READ_WRITE, &s) < 0);
+        assert_int_equal(store_open(path, STORE_READ_WRITE, &s), -EACCES);
         assert_null(s);
         free(path);
 }
