@@ -88,16 +88,35 @@ static bool has_control_chars(const char *s)
         return false;
 }
 
-/* Copies untrusted text for a message: forbidden characters become '?', and the copy ends at a
- * character boundary after at most 64 characters, so a message can neither carry terminal
- * escapes nor grow without bound. */
-static const char *printable(const char *s, char *buf, size_t size)
+static size_t digit_run(const char *s)
+{
+        size_t n = 0;
+
+        while (s[n] >= '0' && s[n] <= '9')
+                n++;
+        return n;
+}
+
+/* Copies untrusted text for a message: forbidden characters become '?', with @mask_numbers a
+ * run of nine or more digits (an identity number in the wrong place) becomes "#", and the copy
+ * ends at a character boundary after at most 64 characters, so a message can neither carry
+ * terminal escapes, nor repeat a number, nor grow without bound. Record ids are shown with
+ * their digits: location identifiers are twelve digits too, and naming the record matters. */
+static const char *printable_text(const char *s, char *buf, size_t size, bool mask_numbers)
 {
         size_t o = 0, chars = 0;
 
         while (*s && chars < 64) {
-                size_t n = forbidden_at(s), len = 1;
+                size_t n = forbidden_at(s), len = 1, digits = digit_run(s);
 
+                if (mask_numbers && digits >= 9) {
+                        if (o + 1 >= size)
+                                break;
+                        buf[o++] = '#';
+                        s += digits;
+                        chars++;
+                        continue;
+                }
                 if (n) {
                         if (o + 1 >= size)
                                 break;
@@ -121,6 +140,18 @@ static const char *printable(const char *s, char *buf, size_t size)
         }
         buf[o] = '\0';
         return buf;
+}
+
+/* For names and values that are never long numbers: field names, flags, enumerations. */
+static const char *printable(const char *s, char *buf, size_t size)
+{
+        return printable_text(s, buf, size, true);
+}
+
+/* For record ids, which may be location identifiers. */
+static const char *printable_id(const char *s, char *buf, size_t size)
+{
+        return printable_text(s, buf, size, false);
 }
 
 /* Letters, digits and the characters in @extra only, 1..@max long. */
@@ -227,7 +258,9 @@ static int rec_enum(struct rec *r, const char *key, const char *s, const char *c
         for (int i = 0; names[i]; i++)
                 if (strcmp(names[i], s) == 0)
                         return i;
-        rec_fail(r, "'%s' has the unknown value '%s'", key, s);
+        char text[300];
+
+        rec_fail(r, "'%s' has the unknown value '%s'", key, printable(s, text, sizeof(text)));
         return -1;
 }
 
@@ -311,7 +344,7 @@ static void rec_begin(struct rec *r, json_t *obj, const char *section, size_t in
                 snprintf(r->where, sizeof(r->where), "%s", section);
         else if (id && json_is_string(id))
                 snprintf(r->where, sizeof(r->where), "%s[%zu] (%s)", section, index,
-                         printable(json_string_value(id), text, sizeof(text)));
+                         printable_id(json_string_value(id), text, sizeof(text)));
         else
                 snprintf(r->where, sizeof(r->where), "%s[%zu]", section, index);
 }

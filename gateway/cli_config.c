@@ -40,8 +40,8 @@ int cmd_check_config(struct cli *cli, int argc, char **argv)
                         check_config_usage(stdout);
                         return CLI_EXIT_OK;
                 default:
-                        check_config_usage(stderr);
-                        return CLI_EXIT_USAGE;
+                        return cli_usage_error("check-config",
+                                               "unknown option or missing argument");
                 }
         }
         if (optind < argc)

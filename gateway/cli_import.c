@@ -151,6 +151,17 @@ static int load_secret(const char *path, uint8_t secret[IDENTITY_SECRET_LEN], bo
         return r;
 }
 
+static void remove_store(const char *database)
+{
+        static const char *const suffixes[] = {"", "-wal", "-shm"};
+        char path[4200];
+
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+                snprintf(path, sizeof(path), "%s%s", database, suffixes[i]);
+                unlink(path);
+        }
+}
+
 static void print_refused(struct diag *d, const char *path)
 {
         diag_print(d, stderr, "firegate: error: ");
@@ -168,7 +179,7 @@ static int do_import(struct cli *cli, const char *path, bool allow_unsigned, enu
         struct store *s = NULL;
         struct registry_import_result res;
         struct bundle_options opt;
-        bool fresh = false, created = false;
+        bool fresh = false, created = false, had_dir = true, had_store = true;
         int r, ret;
 
         memset(secret, 0, sizeof(secret));
@@ -206,6 +217,8 @@ static int do_import(struct cli *cli, const char *path, bool allow_unsigned, enu
                 }
                 goto out;
         }
+        had_dir = access(cli->config->state_dir, F_OK) == 0;
+        had_store = access(cli->config->database, F_OK) == 0;
         ret = cli_open_store(cli, STORE_READ_WRITE, &s);
         if (ret != CLI_EXIT_OK)
                 goto out;
@@ -239,11 +252,16 @@ static int do_import(struct cli *cli, const char *path, bool allow_unsigned, enu
                 ret = CLI_EXIT_FAILURE;
         }
 out:
-        /* A secret made for an import that did not land would pair with no stored hash. */
+        store_free(s);
+        /* A secret made for an import that did not land would pair with no stored hash, and a
+         * store created for it would look like an empty registry: leave no trace. */
         if (created)
                 unlink(cli->config->identity_secret);
+        if (ret != CLI_EXIT_OK && !had_store)
+                remove_store(cli->config->database);
+        if (ret != CLI_EXIT_OK && !had_dir)
+                rmdir(cli->config->state_dir);
         explicit_bzero(secret, sizeof(secret));
-        store_free(s);
         bundle_free(b);
         crypto_key_free(key);
         diag_free(warnings);
@@ -276,8 +294,7 @@ int cmd_import(struct cli *cli, int argc, char **argv)
                         import_usage(stdout);
                         return CLI_EXIT_OK;
                 default:
-                        import_usage(stderr);
-                        return CLI_EXIT_USAGE;
+                        return cli_usage_error("import", "unknown option or missing argument");
                 }
         }
         if (optind + 1 != argc)

@@ -182,8 +182,7 @@ static int run_listing(struct cli *cli, const struct listing *l, int argc, char 
                         list_usage(l, stdout);
                         return CLI_EXIT_OK;
                 default:
-                        list_usage(l, stderr);
-                        return CLI_EXIT_USAGE;
+                        return cli_usage_error(l->name, "unknown option or missing argument");
                 }
         }
         if (optind < argc)

@@ -97,7 +97,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
                                "pings the watchdog.\n");
                         return CLI_EXIT_OK;
                 default:
-                        return CLI_EXIT_USAGE;
+                        return cli_usage_error("run", "unknown option or missing argument");
                 }
         }
         if (optind < argc)

@@ -89,6 +89,16 @@ const char *engine_fault_name(enum engine_fault f)
 
 /* --- setup --- */
 
+/* The registry's own range of floors (schema and bundle). A floor beyond it cannot be a real
+ * floor, and must not make a table of millions of floor zones. */
+#define ENGINE_FLOOR_MIN (-20)
+#define ENGINE_FLOOR_MAX 200
+
+static bool floor_ok(int floor)
+{
+        return floor >= ENGINE_FLOOR_MIN && floor <= ENGINE_FLOOR_MAX;
+}
+
 static int cmp_unit(const void *a, const void *b)
 {
         return strcmp(((const struct engine_unit *)a)->id, ((const struct engine_unit *)b)->id);
@@ -137,7 +147,9 @@ static void pick_rules(struct engine *e, struct engine_det *d, const struct rule
         d->smoke = &e->default_smoke;
         d->sup = &e->default_sup;
         *heat = NULL;
-        for (size_t i = 0; rs && i < rs->n_smoke; i++)
+        /* A smoke rule holds smoke only; heat detectors and call points never wait. */
+        for (size_t i = 0;
+             rs && (d->kind == ENGINE_SMOKE || d->kind == ENGINE_MULTI) && i < rs->n_smoke; i++)
                 if (ruleset_match(&rs->smoke[i].match, bit, zone, in_unit, d->id)) {
                         d->smoke = &rs->smoke[i];
                         break;
@@ -166,34 +178,29 @@ static int setup_heat(struct engine *e, struct engine_det *d, const char *cls_te
         /* A multi-sensor without a declared class is held to the most sensitive one. */
         if (!cls_text && d->kind == ENGINE_MULTI)
                 cls_text = "A1R";
+        /* Nothing about a detector's record may stop it from raising an alarm: without a valid
+         * class it is judged as the most sensitive one, and said so. */
         if (!cls_text || heat_class_parse(cls_text, &cls, &suffix) < 0) {
-                diag_add(diag, d->id, 0, "a heat detector needs a valid EN 54-5 class, not '%s'",
-                         cls_text ? cls_text : "(none)");
-                return -EINVAL;
+                diag_add(diag, d->id, 0,
+                         "warning: no valid EN 54-5 class ('%s'); judged as class A1R, the most "
+                         "sensitive",
+                         cls_text ? cls_text : "none");
+                cls_text = "A1R";
+                cls = HEAT_CLASS_A1;
+                suffix = 'R';
         }
         if (heat_params_resolve(rule, cls, suffix, &d->hp, why, sizeof(why)) < 0) {
-                diag_add(diag, d->id, 0, "%s", why);
-                return -EINVAL;
+                diag_add(diag, rule ? rule->file : d->id, rule ? rule->line : 0,
+                         "warning: %s (detector %s): the class's own figures apply instead", why,
+                         d->id);
+                d->heat_rule_name = "built-in";
+                if (heat_params_resolve(NULL, cls, suffix, &d->hp, why, sizeof(why)) < 0)
+                        return -EINVAL;
         }
         snprintf(d->heat_class, sizeof(d->heat_class), "%s", cls_text);
         d->has_heat = true;
         (void)e;
         return 0;
-}
-
-static bool same_scope(const struct engine_det *a, const struct engine_det *b,
-                       enum ruleset_scope scope);
-
-/* Counts the detectors that could confirm @d under its smoke rule's scope. */
-static size_t peers_in_scope(const struct engine *e, const struct engine_det *d)
-{
-        size_t n = 0;
-
-        for (size_t i = 0; i < e->n_registry; i++)
-                if (&e->dets[i] != d && e->dets[i].kind != ENGINE_CALL_POINT &&
-                    same_scope(d, &e->dets[i], d->smoke->scope))
-                        n++;
-        return n;
 }
 
 static void det_base(struct engine *e, struct engine_det *d)
@@ -203,7 +210,7 @@ static void det_base(struct engine *e, struct engine_det *d)
         d->fire = FIRE_NORMAL;
         d->stage = STAGE_IDLE;
         d->first = d->stage_deadline = d->alarm_time = ENGINE_NEVER;
-        d->reestablish_at = d->heat_pending_at = ENGINE_NEVER;
+        d->reestablish_at = d->heat_pending_at = d->confirm_deadline = ENGINE_NEVER;
         d->deadline = ENGINE_NEVER;
         d->heap_pos = ENGINE_NOT_QUEUED;
         d->last_heard = e->now;
@@ -254,12 +261,19 @@ static int setup_det(struct engine *e, struct engine_det *d, const struct engine
         for (size_t z = 0; in->zone && z < s->n_zones; z++)
                 if (strcmp(s->zones[z], in->zone) == 0)
                         d->izone = (long)z;
-        if (in->zone && d->izone < 0) {
-                diag_add(diag, d->id, 0, "names the zone '%s', which the registry lacks", in->zone);
-                r = -EINVAL;
-        }
+        if (in->zone && d->izone < 0)
+                diag_add(diag, d->id, 0,
+                         "warning: names the zone '%s', which the registry lacks; it belongs to "
+                         "its floor and the building only",
+                         in->zone);
         d->zones[d->n_zones++] = 0;
-        d->zones[d->n_zones++] = e->floor_base + (size_t)(d->floor - e->min_floor);
+        if (floor_ok(d->floor))
+                d->zones[d->n_zones++] = e->floor_base + (size_t)(d->floor - e->min_floor);
+        else
+                diag_add(diag, d->id, 0,
+                         "warning: floor %d is outside %d..%d; it belongs to the building zone "
+                         "only",
+                         d->floor, ENGINE_FLOOR_MIN, ENGINE_FLOOR_MAX);
         if (d->unit >= 0)
                 d->zones[d->n_zones++] = e->unit_base + (size_t)d->unit;
         if (d->izone >= 0)
@@ -277,24 +291,26 @@ static int setup_det(struct engine *e, struct engine_det *d, const struct engine
         return r;
 }
 
+static void widen_floors(struct engine *e, int floor)
+{
+        if (!floor_ok(floor))
+                return;
+        if (floor < e->min_floor)
+                e->min_floor = floor;
+        if (floor > e->max_floor)
+                e->max_floor = floor;
+}
+
 static int setup_zones(struct engine *e, const struct engine_setup *s)
 {
         size_t z = 0;
 
         e->min_floor = 1;
         e->max_floor = 1;
-        for (size_t i = 0; i < s->n_detectors; i++) {
-                if (s->detectors[i].floor < e->min_floor)
-                        e->min_floor = s->detectors[i].floor;
-                if (s->detectors[i].floor > e->max_floor)
-                        e->max_floor = s->detectors[i].floor;
-        }
-        for (size_t i = 0; i < s->n_units; i++) {
-                if (s->units[i].floor < e->min_floor)
-                        e->min_floor = s->units[i].floor;
-                if (s->units[i].floor > e->max_floor)
-                        e->max_floor = s->units[i].floor;
-        }
+        for (size_t i = 0; i < s->n_detectors; i++)
+                widen_floors(e, s->detectors[i].floor);
+        for (size_t i = 0; i < s->n_units; i++)
+                widen_floors(e, s->units[i].floor);
         e->floor_base = 1;
         e->unit_base = e->floor_base + (size_t)(e->max_floor - e->min_floor + 1);
         e->izone_base = e->unit_base + s->n_units;
@@ -387,13 +403,6 @@ static int setup_dets(struct engine *e, const struct engine_setup *s, struct dia
                         diag_add(diag, e->by_id[i].id, 0, "detector listed twice");
                         r = -EINVAL;
                 }
-        for (size_t i = 0; i < e->n_registry; i++) {
-                struct engine_det *d = &e->dets[i];
-
-                if (d->smoke->dependency == RULESET_DEP_TYPE_B && !d->smoke->pas &&
-                    peers_in_scope(e, d) == 0)
-                        d->type_b_alone = true;
-        }
         for (size_t i = e->n_registry; i < e->n_dets; i++) {
                 struct engine_det *d = &e->dets[i];
                 char why[160];
@@ -507,6 +516,7 @@ size_t engine_detector_unknown(struct engine *e, const char *name)
 
                 if (e->n_spare_used < spares) {
                         snprintf(last->id, sizeof(last->id), "unknown-detectors");
+                        last->shared = true;
                         e->n_spare_used = spares;
                 }
                 return e->n_dets - 1;
@@ -719,11 +729,17 @@ engine_time engine_next_deadline(struct engine *e)
         return t < e->outputs_deadline ? t : e->outputs_deadline;
 }
 
+static engine_time clamp_time(engine_time t)
+{
+        return t < 0 ? 0 : (t > ENGINE_TIME_MAX ? ENGINE_TIME_MAX : t);
+}
+
 void engine_tick(struct engine *e, engine_time now)
 {
         engine_time next;
 
-        while ((next = engine_next_deadline(e)) <= now) {
+        now = clamp_time(now);
+        while ((next = engine_next_deadline(e)) <= now && next != ENGINE_NEVER) {
                 if (next > e->now)
                         e->now = next;
                 if (e->outputs_deadline <= next) {
@@ -745,17 +761,32 @@ void engine_tick(struct engine *e, engine_time now)
 
 /* --- input --- */
 
+/* Moves the clock to just before @t. A reading or command at T is applied before the deadlines
+ * due at T: a window that ends at T still includes T (smoke again at the last moment of a
+ * confirmation window confirms; a heartbeat at the supervision deadline is in time). */
+static engine_time advance_to(struct engine *e, engine_time t)
+{
+        t = clamp_time(t);
+        if (t > e->now)
+                engine_tick(e, t - 1);
+        if (t > e->now)
+                e->now = t;
+        return e->now;
+}
+
 void engine_reading(struct engine *e, const struct engine_reading *r)
 {
         struct engine_det *d;
+        engine_time t;
 
         if (r->detector >= e->n_dets)
                 return;
-        engine_tick(e, r->time);
+        t = advance_to(e, r->time);
         d = &e->dets[r->detector];
         supervision_reading(e, d, r);
         fire_reading(e, d, r);
         engine_schedule(e, d);
+        engine_tick(e, t);
 }
 
 /* Applies @fn to every detector of @target, which is a zone name or a detector id. */
@@ -780,11 +811,11 @@ static int for_target(struct engine *e, const char *target,
 
 static void do_disable(struct engine *e, struct engine_det *d, bool *any)
 {
-        (void)e;
         if (d->disabled)
                 return;
         d->disabled = true;
         *any = true;
+        fire_disable(e, d);
 }
 
 static void do_enable(struct engine *e, struct engine_det *d, bool *any)
@@ -806,10 +837,12 @@ static void do_test_start(struct engine *e, struct engine_det *d, bool *any)
 
 static void do_test_end(struct engine *e, struct engine_det *d, bool *any)
 {
-        (void)e;
-        if (d->walk_test)
-                *any = true;
+        if (!d->walk_test)
+                return;
+        *any = true;
         d->walk_test = false;
+        /* What is still signalling after the test is real. */
+        fire_enable(e, d);
 }
 
 int engine_command(struct engine *e, const struct engine_command *c)
@@ -832,17 +865,21 @@ int engine_command(struct engine *e, const struct engine_command *c)
         bool any = false;
         int r;
 
+        engine_time t;
+
         if ((size_t)c->kind >= sizeof(cmds) / sizeof(cmds[0]))
                 return -EINVAL;
-        engine_tick(e, c->time);
+        t = advance_to(e, c->time);
         r = for_target(e, target, cmds[c->kind].fn, &any);
-        if (r < 0)
-                return r;
-        if (!any)
-                return -EALREADY;
-        engine_emit_zone(e, cmds[c->kind].decision, target, cmds[c->kind].done, c->who, NULL);
-        outputs_update(e);
-        return 0;
+        if (r == 0 && !any)
+                r = -EALREADY;
+        if (r == 0) {
+                engine_emit_zone(e, cmds[c->kind].decision, target, cmds[c->kind].done, c->who,
+                                 NULL);
+                outputs_update(e);
+        }
+        engine_tick(e, t);
+        return r;
 }
 
 /* --- queries --- */
@@ -901,8 +938,8 @@ int engine_zone_state(const struct engine *e, const char *zone, enum engine_stat
                 s = engine_det_state(d);
                 if (s != ENGINE_STATE_DISABLED)
                         all_disabled = false;
-                if (s == ENGINE_STATE_DISABLED)
-                        continue;
+                /* A partly disabled zone shows it (unless something more urgent is going on):
+                 * the desk must know part of the zone is not watched. */
                 if (rank[s] > rank[best])
                         best = s;
         }

@@ -15,7 +15,10 @@
 #include "engine.h"
 #include "heat.h"
 
-#define ENGINE_ID_MAX   65
+#define ENGINE_ID_MAX        65
+#define ENGINE_READING_KINDS (ENGINE_READING_HEARTBEAT + 1)
+/* Times are clamped below this, so adding any rule's delay can never overflow. */
+#define ENGINE_TIME_MAX (INT64_MAX / 4)
 #define ENGINE_ZONE_MAX 80
 #define DET_ZONES_MAX   4
 
@@ -45,6 +48,7 @@ struct engine_det {
         char id[ENGINE_ID_MAX];
         enum engine_detector_kind kind;
         bool unknown;  /* a spare slot: not in the registry */
+        bool shared;   /* the last spare slot, shared by every unknown detector past the others */
         bool verified; /* its record, and its unit's, are verified */
         bool unknown_unit;
         char unit_id[ENGINE_ID_MAX]; /* empty when none */
@@ -63,7 +67,6 @@ struct engine_det {
         bool has_heat;
         char heat_class[4];
         struct heat_params hp;
-        bool type_b_alone; /* type B with no second detector in scope: acts as type A */
         engine_time silent_ms;
         bool en54_25_ok;
 
@@ -79,6 +82,7 @@ struct engine_det {
         enum fire_stage stage;
         engine_time first, stage_deadline, alarm_time;
         bool acked, silenced, confirmed, call_point_alarm;
+        engine_time confirm_deadline; /* type C: when waiting outputs stop waiting */
         engine_time reestablish_at;
         engine_time heat_pending_at;
         struct heat_track heat;
@@ -86,8 +90,9 @@ struct engine_det {
         /* supervision */
         engine_time last_heard, offline_since;
         bool offline;
-        unsigned faults; /* 1 << enum engine_fault */
-        int invalid_run;
+        unsigned faults;                                 /* 1 << enum engine_fault */
+        unsigned char invalid_run[ENGINE_READING_KINDS]; /* invalid readings in a row, per kind */
+        unsigned invalid_kinds;                          /* kinds whose run reached invalid_count */
         bool battery_pct_low, battery_flag_low;
 
         bool disabled, walk_test;
@@ -161,12 +166,12 @@ void fire_acknowledge(struct engine *e, struct engine_det *d, bool *any);
 void fire_silence(struct engine *e, struct engine_det *d, bool *any);
 void fire_reset(struct engine *e, struct engine_det *d, bool *any);
 void fire_enable(struct engine *e, struct engine_det *d);
+void fire_disable(struct engine *e, struct engine_det *d);
 
 /* supervision.c */
 void supervision_reading(struct engine *e, struct engine_det *d, const struct engine_reading *r);
 void supervision_deadline(struct engine *e, struct engine_det *d);
 engine_time supervision_next_deadline(const struct engine_det *d);
-void supervision_invalid(struct engine *e, struct engine_det *d, const char *why);
 
 /* outputs.c */
 void outputs_update(struct engine *e);

@@ -39,9 +39,22 @@ static const char *scope_text(enum ruleset_scope s)
         return "its zone";
 }
 
+/* smoke_in is only ever set by smoke without the test flag, so a test press after real smoke
+ * does not hide the smoke. */
 static bool cause_persists(const struct engine_det *d)
 {
-        return (d->smoke_in && !d->test_smoke) || d->heat_in || d->heat_hot || d->call_in;
+        return d->smoke_in || d->heat_in || d->heat_hot || d->call_in;
+}
+
+/* Whether @o can take part in confirming another detector's signal at all. */
+static bool watching(const struct engine_det *o)
+{
+        return !o->disabled && !o->walk_test;
+}
+
+static bool pas_held(const struct engine_det *d)
+{
+        return d->stage == STAGE_PAS_ACK || d->stage == STAGE_PAS_INVESTIGATE;
 }
 
 static void confirm_peers(struct engine *e, struct engine_det *trigger);
@@ -59,6 +72,9 @@ static void raise_alarm(struct engine *e, struct engine_det *d, const char *rule
         d->alarm_time = e->now;
         d->acked = d->silenced = false;
         d->confirmed = !(flags & ENGINE_FLAG_UNCONFIRMED);
+        /* Type C: confirming outputs wait at most the rule's window (EN 54-2 7.11: output delays
+         * are bounded). */
+        d->confirm_deadline = d->confirmed ? ENGINE_NEVER : e->now + d->smoke->window_ms;
         engine_emit_det(e, ENGINE_ALARM, d, rule, flags, ENGINE_FAULT_NONE);
         confirm_peers(e, d);
         engine_schedule(e, d);
@@ -66,36 +82,72 @@ static void raise_alarm(struct engine *e, struct engine_det *d, const char *rule
 }
 
 /* Another detector's alarm confirms what is held in its scope (EN 54-2 types A and B, NFPA 72
- * verification and positive alarm sequence), and confirms type C alarms for their outputs. */
+ * verification), and confirms type C alarms for their outputs. A positive alarm sequence ends
+ * at any other alarm anywhere (NFPA 72: "any other initiating device"), and a detector in its
+ * scope whose own signal persists, held or not, joins the alarm. */
 static void confirm_peers(struct engine *e, struct engine_det *trigger)
 {
         for (size_t i = 0; i < e->n_dets; i++) {
                 struct engine_det *h = &e->dets[i];
+                bool in_scope;
 
-                if (h == trigger || !engine_same_scope(h, trigger, h->smoke->scope))
+                if (h == trigger || !watching(h))
                         continue;
-                if (h->fire == FIRE_ALARM && !h->confirmed) {
+                in_scope = engine_same_scope(h, trigger, h->smoke->scope);
+                if (h->fire == FIRE_ALARM && !h->confirmed && in_scope) {
                         h->confirmed = true;
+                        h->confirm_deadline = ENGINE_NEVER;
                         trigger->confirmed = true;
-                } else if (h->fire == FIRE_HELD) {
+                        trigger->confirm_deadline = ENGINE_NEVER;
+                        engine_schedule(e, h);
+                } else if (h->fire == FIRE_HELD && (in_scope || pas_held(h))) {
                         snprintf(e->cause, sizeof(e->cause), "smoke, confirmed by %s in %s",
-                                 trigger->id, scope_text(h->smoke->scope));
+                                 trigger->id,
+                                 in_scope ? scope_text(h->smoke->scope)
+                                          : "the building (positive alarm sequence)");
+                        raise_alarm(e, h, h->smoke->name, ENGINE_FLAG_CONFIRMED);
+                } else if (h->fire == FIRE_NORMAL && in_scope && !h->shared &&
+                           h->reestablish_at == ENGINE_NEVER && h->smoke_in &&
+                           h->kind != ENGINE_CALL_POINT) {
+                        snprintf(e->cause, sizeof(e->cause),
+                                 "smoke still present, confirmed by %s in %s", trigger->id,
+                                 scope_text(h->smoke->scope));
                         raise_alarm(e, h, h->smoke->name, ENGINE_FLAG_CONFIRMED);
                 }
         }
 }
 
-/* Whether a detector other than @d in @d's scope is held or in alarm. */
-static struct engine_det *active_peer(struct engine *e, struct engine_det *d)
+/* A detector other than @d in @scope of @d that is held, in alarm, or whose own signal persists
+ * (a detector still in smoke after its pre-alarm ended counts: two detectors in smoke at once are
+ * a coincidence, whatever order their messages came in). */
+static struct engine_det *active_peer(struct engine *e, struct engine_det *d,
+                                      enum ruleset_scope scope)
 {
         for (size_t i = 0; i < e->n_dets; i++) {
                 struct engine_det *o = &e->dets[i];
 
-                if (o != d && o->fire != FIRE_NORMAL && !o->walk_test &&
-                    engine_same_scope(d, o, d->smoke->scope))
+                if (o == d || !watching(o) || !engine_same_scope(d, o, scope))
+                        continue;
+                if (o->fire != FIRE_NORMAL || (cause_persists(o) && !o->shared))
                         return o;
         }
         return NULL;
+}
+
+/* Whether any detector in @d's scope could still confirm it: one that is watched and not known
+ * to be lost. Decided when the signal comes, since detectors are disabled and fall silent. */
+static bool has_usable_peer(const struct engine *e, const struct engine_det *d)
+{
+        unsigned lost = (1u << ENGINE_FAULT_SILENT) | (1u << ENGINE_FAULT_OFFLINE);
+
+        for (size_t i = 0; i < e->n_registry; i++) {
+                const struct engine_det *o = &e->dets[i];
+
+                if (o != d && watching(o) && !(o->faults & lost) &&
+                    engine_same_scope(d, o, d->smoke->scope))
+                        return true;
+        }
+        return false;
 }
 
 static void hold(struct engine *e, struct engine_det *d, enum fire_stage stage,
@@ -142,7 +194,8 @@ static void smoke_signal(struct engine *e, struct engine_det *d)
                 raise_alarm(e, d, r->name, ENGINE_FLAG_VERIFICATION_SKIPPED);
                 return;
         }
-        peer = active_peer(e, d);
+        /* A second detector anywhere ends a positive alarm sequence (NFPA 72). */
+        peer = active_peer(e, d, r->pas ? RULESET_SCOPE_BUILDING : r->scope);
         if (peer && r->dependency != RULESET_DEP_TYPE_C) {
                 snprintf(e->cause, sizeof(e->cause), "smoke, confirmed by %s in %s", peer->id,
                          scope_text(r->scope));
@@ -168,7 +221,7 @@ static void smoke_signal(struct engine *e, struct engine_det *d)
                 hold(e, d, STAGE_VERIFY_RETARD, e->now + r->retard_ms + r->reset_ms, 0);
                 return;
         case RULESET_DEP_TYPE_B:
-                if (!d->type_b_alone) {
+                if (has_usable_peer(e, d)) {
                         snprintf(e->cause, sizeof(e->cause),
                                  "dependency type B (EN 54-2 7.12): held until a second detector "
                                  "in %s signals within %lld s",
@@ -176,10 +229,10 @@ static void smoke_signal(struct engine *e, struct engine_det *d)
                         hold(e, d, STAGE_COINCIDENCE, e->now + r->window_ms, 0);
                         return;
                 }
-                /* No second detector can ever confirm: waiting for one would never alarm. */
+                /* No second detector can confirm: waiting for one would never alarm. */
                 snprintf(e->cause, sizeof(e->cause),
-                         "dependency type B has no second detector in %s, so this detector "
-                         "confirms itself (type A): smoke must persist %lld s",
+                         "dependency type B has no working second detector in %s, so this "
+                         "detector confirms itself (type A): smoke must persist %lld s",
                          scope_text(r->scope), secs(r->reset_ms));
                 hold(e, d, STAGE_VERIFY_RETARD, e->now + r->reset_ms, ENGINE_FLAG_FAIL_SAFE);
                 return;
@@ -226,8 +279,17 @@ static void fire_signal(struct engine *e, struct engine_det *d, enum signal_kind
                 engine_emit_det(e, ENGINE_TEST, d, NULL, 0, ENGINE_FAULT_NONE);
                 return;
         }
-        if (d->fire == FIRE_ALARM)
+        if (d->fire == FIRE_ALARM) {
+                /* Heat or a call point confirms a type C smoke alarm: they never wait. */
+                if (kind != SIGNAL_SMOKE && !d->confirmed) {
+                        d->confirmed = true;
+                        d->confirm_deadline = ENGINE_NEVER;
+                        if (kind == SIGNAL_CALL_POINT)
+                                d->call_point_alarm = true;
+                        outputs_update(e);
+                }
                 return;
+        }
         switch (kind) {
         case SIGNAL_SMOKE:
                 smoke_signal(e, d);
@@ -261,6 +323,10 @@ static void smoke_reading(struct engine *e, struct engine_det *d, const struct e
                 return;
         }
         if (!on) {
+                /* The shared slot speaks for several unknown detectors: one's "clear" must not
+                 * cancel another's smoke. */
+                if (d->shared)
+                        return;
                 d->smoke_in = false;
                 if (d->test_smoke) {
                         d->test_smoke = false;
@@ -279,7 +345,7 @@ static void smoke_reading(struct engine *e, struct engine_det *d, const struct e
         /* Repeated smoke with nothing pending: Zigbee2MQTT repeats its cached state in every
          * message, so this is normally nothing new; but if nothing holds or latches it, the
          * signal has gone unanswered, and it is taken as a new one. */
-        if (d->fire == FIRE_NORMAL && d->reestablish_at == ENGINE_NEVER)
+        if (d->fire == FIRE_NORMAL && d->reestablish_at == ENGINE_NEVER && !d->walk_test)
                 fire_signal(e, d, SIGNAL_SMOKE);
 }
 
@@ -302,7 +368,17 @@ void fire_reading(struct engine *e, struct engine_det *d, const struct engine_re
 {
         bool on = r->value != 0 && !isnan(r->value);
 
-        switch (r->kind) {
+        enum engine_reading_kind kind = r->kind;
+
+        /* A registered detector's kind decides what a signal means: a bridge that calls a heat
+         * detector's output "smoke" (some do) is reporting heat. */
+        if (kind == ENGINE_READING_SMOKE && d->kind == ENGINE_HEAT)
+                kind = ENGINE_READING_HEAT_ALARM;
+        else if (kind == ENGINE_READING_SMOKE && d->kind == ENGINE_CALL_POINT)
+                kind = ENGINE_READING_CALL_POINT;
+        if (kind != r->kind && (r->flags & ENGINE_READING_FLAG_TEST))
+                return; /* a test press on a heat detector or call point is not a signal */
+        switch (kind) {
         case ENGINE_READING_SMOKE:
                 if (r->value == 0 || r->value == 1)
                         smoke_reading(e, d, r);
@@ -315,7 +391,8 @@ void fire_reading(struct engine *e, struct engine_det *d, const struct engine_re
                         snprintf(e->cause, sizeof(e->cause), "heat alarm reported by the detector");
                         fire_signal(e, d, SIGNAL_HEAT);
                 }
-                d->heat_in = on;
+                if (!d->shared || on)
+                        d->heat_in = on;
                 break;
         case ENGINE_READING_TEMPERATURE:
                 temperature_reading(e, d, r->value);
@@ -327,7 +404,8 @@ void fire_reading(struct engine *e, struct engine_det *d, const struct engine_re
                         d->call_in = true;
                         fire_signal(e, d, SIGNAL_CALL_POINT);
                 }
-                d->call_in = on;
+                if (!d->shared || on)
+                        d->call_in = on;
                 break;
         case ENGINE_READING_TEST:
                 if (on && !d->test_button) {
@@ -357,16 +435,24 @@ static void stage_deadline(struct engine *e, struct engine_det *d)
         case STAGE_IDLE:
                 return;
         case STAGE_VERIFY_RETARD:
-                if (d->smoke_in && !d->test_smoke) {
+                if (d->smoke_in) {
                         snprintf(e->cause, sizeof(e->cause),
                                  "smoke persisted through verification (%lld s)",
                                  secs(e->now - d->first));
                         raise_alarm(e, d, r->name, ENGINE_FLAG_CONFIRMED);
                         return;
                 }
-                confirm_end = e->now + r->confirm_ms;
+                /* NFPA 72: the confirmation window follows the retard and reset. EN 54-2 type A:
+                 * the held state is cancelled within its time counted from the first signal;
+                 * type B without a second detector holds for its own window. */
+                if (r->dependency == RULESET_DEP_VERIFICATION)
+                        confirm_end = e->now + r->confirm_ms;
+                else if (r->dependency == RULESET_DEP_TYPE_B)
+                        confirm_end = d->first + r->window_ms;
+                else
+                        confirm_end = d->first + r->confirm_ms;
                 d->stage = STAGE_VERIFY_CONFIRM;
-                d->stage_deadline = confirm_end;
+                d->stage_deadline = confirm_end > e->now ? confirm_end : e->now + 1;
                 return;
         case STAGE_VERIFY_CONFIRM:
                 snprintf(e->cause, sizeof(e->cause),
@@ -374,6 +460,16 @@ static void stage_deadline(struct engine *e, struct engine_det *d)
                          secs(r->confirm_ms));
                 break;
         case STAGE_COINCIDENCE:
+                if (d->smoke_in) {
+                        /* Smoke through the whole window is no transient: rather an alarm from
+                         * one detector than a fire nobody is told about. */
+                        snprintf(e->cause, sizeof(e->cause),
+                                 "smoke persisted through the whole coincidence window (%lld s) "
+                                 "with no second detector: raised, fail safe",
+                                 secs(r->window_ms));
+                        raise_alarm(e, d, r->name, ENGINE_FLAG_FAIL_SAFE);
+                        return;
+                }
                 snprintf(e->cause, sizeof(e->cause),
                          "no second detector within %lld s: the pre-alarm is cancelled",
                          secs(r->window_ms));
@@ -403,6 +499,13 @@ void fire_deadline(struct engine *e, struct engine_det *d)
 
         if (d->stage_deadline <= e->now)
                 stage_deadline(e, d);
+        if (d->confirm_deadline <= e->now) {
+                d->confirm_deadline = ENGINE_NEVER;
+                if (d->fire == FIRE_ALARM && !d->confirmed) {
+                        d->confirmed = true;
+                        outputs_update(e);
+                }
+        }
         if (d->reestablish_at <= e->now) {
                 d->reestablish_at = ENGINE_NEVER;
                 if (cause_persists(d) && d->fire == FIRE_NORMAL && !d->disabled) {
@@ -445,6 +548,8 @@ engine_time fire_next_deadline(const struct engine *e, const struct engine_det *
         engine_time t = d->stage_deadline;
 
         (void)e;
+        if (d->confirm_deadline < t)
+                t = d->confirm_deadline;
         if (d->reestablish_at < t)
                 t = d->reestablish_at;
         if (d->test_smoke && d->test_smoke_since + d->sup->test_max_ms < t)
@@ -487,6 +592,7 @@ void fire_reset(struct engine *e, struct engine_det *d, bool *any)
         d->first = d->alarm_time = ENGINE_NEVER;
         d->acked = d->silenced = d->call_point_alarm = false;
         d->confirmed = true;
+        d->confirm_deadline = ENGINE_NEVER;
         /* EN 54-2: after a reset a persisting cause re-establishes the alarm. */
         if (cause_persists(d))
                 d->reestablish_at = e->now + e->reestablish_ms;
@@ -501,7 +607,21 @@ void fire_enable(struct engine *e, struct engine_det *d)
         } else if (d->heat_in || d->heat_hot) {
                 snprintf(e->cause, sizeof(e->cause), "heat present when the detector was enabled");
                 fire_signal(e, d, SIGNAL_HEAT);
-        } else if (d->smoke_in && !d->test_smoke) {
+        } else if (d->smoke_in) {
                 fire_signal(e, d, SIGNAL_SMOKE);
         }
+}
+
+void fire_disable(struct engine *e, struct engine_det *d)
+{
+        /* A held signal is dropped (an alarm stays latched until a reset: disabling a detector
+         * never hides a fire that was already raised). */
+        if (d->fire != FIRE_HELD)
+                return;
+        d->fire = FIRE_NORMAL;
+        d->stage = STAGE_IDLE;
+        d->stage_deadline = ENGINE_NEVER;
+        snprintf(e->cause, sizeof(e->cause), "pre-alarm dropped: the detector was disabled");
+        engine_emit_det(e, ENGINE_RESTORE, d, d->smoke->name, 0, ENGINE_FAULT_NONE);
+        d->first = ENGINE_NEVER;
 }

@@ -262,17 +262,47 @@ static double median3(double a, double b, double c)
         return fmax(fmin(a, b), fmin(fmax(a, b), c));
 }
 
-static int cmp_double(const void *a, const void *b)
+/* The k-th smallest of @v (reordering it), by quickselect: glibc's qsort allocates for arrays
+ * over a kilobyte, and the engine must not allocate per reading. */
+static double select_kth(double *v, size_t n, size_t k)
 {
-        double x = *(const double *)a, y = *(const double *)b;
+        size_t lo = 0, hi = n - 1;
 
-        return (x > y) - (x < y);
+        while (lo < hi) {
+                double pivot = v[lo + (hi - lo) / 2];
+                size_t i = lo, j = hi;
+
+                while (i <= j) {
+                        while (v[i] < pivot)
+                                i++;
+                        while (v[j] > pivot)
+                                j--;
+                        if (i <= j) {
+                                double t = v[i];
+
+                                v[i] = v[j];
+                                v[j] = t;
+                                i++;
+                                if (j == 0)
+                                        break;
+                                j--;
+                        }
+                }
+                if (k <= j)
+                        hi = j;
+                else if (k >= i)
+                        lo = i;
+                else
+                        return v[k];
+        }
+        return v[k];
 }
 
 static double median(double *v, size_t n)
 {
-        qsort(v, n, sizeof(*v), cmp_double);
-        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+        double hi = select_kth(v, n, n / 2);
+
+        return n % 2 ? hi : (select_kth(v, n, n / 2 - 1) + hi) / 2.0;
 }
 
 /* The median of the last three samples; of two, the lower (both must be over a threshold);

@@ -32,22 +32,31 @@ static void set_fault(struct engine *e, struct engine_det *d, enum engine_fault 
         engine_emit_det(e, on ? ENGINE_FAULT : ENGINE_RESTORE, d, d->sup->name, 0, f);
 }
 
-void supervision_invalid(struct engine *e, struct engine_det *d, const char *why)
+/* Invalid data is counted per kind of reading: a detector whose thermistor sends NaN in every
+ * message, beside a good battery level, has lost its heat detection, and that is a fault. */
+static void invalid(struct engine *e, struct engine_det *d, enum engine_reading_kind kind,
+                    const char *why)
 {
-        if (d->invalid_run < d->sup->invalid_count)
-                d->invalid_run++;
-        if (d->invalid_run < d->sup->invalid_count ||
-            (d->faults & (1u << ENGINE_FAULT_INVALID_DATA)))
+        if (d->invalid_run[kind] < d->sup->invalid_count)
+                d->invalid_run[kind]++;
+        if (d->invalid_run[kind] < d->sup->invalid_count)
                 return;
-        snprintf(e->cause, sizeof(e->cause), "%d invalid messages in a row; the last: %s",
-                 d->invalid_run, why);
+        d->invalid_kinds |= 1u << kind;
+        snprintf(e->cause, sizeof(e->cause), "%d invalid values in a row; the last: %s",
+                 d->invalid_run[kind], why);
         set_fault(e, d, ENGINE_FAULT_INVALID_DATA, true);
 }
 
-static void valid(struct engine *e, struct engine_det *d)
+static void valid(struct engine *e, struct engine_det *d, enum engine_reading_kind kind)
 {
-        d->invalid_run = 0;
-        if (d->faults & (1u << ENGINE_FAULT_INVALID_DATA)) {
+        d->invalid_run[kind] = 0;
+        d->invalid_kinds &= ~(1u << kind);
+        /* A message that could not be understood at all is answered by any good message. */
+        if (kind != ENGINE_READING_HEARTBEAT) {
+                d->invalid_run[ENGINE_READING_INVALID] = 0;
+                d->invalid_kinds &= ~(1u << ENGINE_READING_INVALID);
+        }
+        if (!d->invalid_kinds && (d->faults & (1u << ENGINE_FAULT_INVALID_DATA))) {
                 snprintf(e->cause, sizeof(e->cause), "valid data again");
                 set_fault(e, d, ENGINE_FAULT_INVALID_DATA, false);
         }
@@ -127,7 +136,7 @@ static void battery(struct engine *e, struct engine_det *d, double pct)
 {
         int low = d->sup->battery_low_pct;
 
-        if (!d->battery_pct_low && pct < low)
+        if (!d->battery_pct_low && pct <= low)
                 d->battery_pct_low = true;
         else if (d->battery_pct_low && pct >= low + BATTERY_HYSTERESIS_PCT)
                 d->battery_pct_low = false;
@@ -147,10 +156,10 @@ void supervision_reading(struct engine *e, struct engine_det *d, const struct en
         if (r->kind != ENGINE_READING_AVAILABILITY)
                 heard(e, d);
         if (why) {
-                supervision_invalid(e, d, why);
+                invalid(e, d, r->kind, why);
                 return;
         }
-        valid(e, d);
+        valid(e, d, r->kind);
         switch (r->kind) {
         case ENGINE_READING_AVAILABILITY:
                 availability(e, d, on);
