@@ -100,7 +100,7 @@ out_close:
         return r;
 }
 
-static int fsync_parent(const char *path)
+int fileio_fsync_dir_of(const char *path)
 {
         char *copy = strdup(path);
         int fd, r = 0;
@@ -120,10 +120,27 @@ out_free:
         return r;
 }
 
+int fileio_write_all(int fd, const void *data, size_t len)
+{
+        const char *p = data;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
 int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
         char tmp[4096];
-        const char *p = data;
         int fd, r;
 
         if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
@@ -131,18 +148,9 @@ int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t m
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
                 return -errno;
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        goto out_unlink;
-                }
-                p += n;
-                len -= (size_t)n;
-        }
+        r = fileio_write_all(fd, data, len);
+        if (r < 0)
+                goto out_unlink;
         if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
                 r = -errno;
                 goto out_unlink;
@@ -157,7 +165,7 @@ int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t m
                 r = -errno;
                 goto out_unlink;
         }
-        return fsync_parent(path);
+        return fileio_fsync_dir_of(path);
 
 out_unlink:
         if (fd >= 0)

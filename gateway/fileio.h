@@ -18,6 +18,13 @@ int fileio_read_all(const char *path, size_t max, char **data, size_t *len);
  * Returns 0 or a negative errno. */
 int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* Writes all @len bytes to @fd, retrying short writes and EINTR. Returns 0 or a negative errno. */
+int fileio_write_all(int fd, const void *data, size_t len);
+
+/* fsyncs the directory holding @path, so that a new or renamed entry survives a power cut.
+ * Returns 0 or a negative errno. */
+int fileio_fsync_dir_of(const char *path);
+
 /* Creates @path and its missing parents with @mode (like mkdir -p). Returns 0 or a negative
  * errno. */
 int fileio_mkdir_p(const char *path, mode_t mode);

@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -124,42 +123,6 @@ int identity_secret_read(const char *path, uint8_t secret[IDENTITY_SECRET_LEN])
         return r;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
-static int fsync_dir_of(const char *path)
-{
-        char *copy = strdup(path);
-        int fd, r = 0;
-
-        if (!copy)
-                return -ENOMEM;
-        fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) {
-                r = -errno;
-                goto out_free_copy;
-        }
-        if (fsync(fd) < 0)
-                r = -errno;
-        close(fd);
-out_free_copy:
-        free(copy);
-        return r;
-}
-
 /* Writes the secret to a private temporary file and links it into place. link(2), unlike
  * rename(2), fails when @path exists, so of two processes starting at once only one secret
  * wins (-EEXIST tells the other to read it), and a power cut never leaves a short file at
@@ -175,7 +138,7 @@ int identity_secret_create(const char *path, const uint8_t secret[IDENTITY_SECRE
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -errno;
-        r = write_all(fd, secret, IDENTITY_SECRET_LEN);
+        r = fileio_write_all(fd, secret, IDENTITY_SECRET_LEN);
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         if (close(fd) < 0 && r == 0)
@@ -185,7 +148,7 @@ int identity_secret_create(const char *path, const uint8_t secret[IDENTITY_SECRE
         unlink(tmp);
         if (r < 0)
                 return r;
-        return fsync_dir_of(path);
+        return fileio_fsync_dir_of(path);
 }
 
 void identity_secret_fingerprint(const uint8_t secret[IDENTITY_SECRET_LEN], char out[17])
