@@ -736,7 +736,7 @@ static int parse_top(struct rec *top, const char *path)
                 diag_add(top->opt->warnings, path, 0,
                          "the bundle says it was signed by key %s, but this gateway's "
                          "authority key is %s (registry.authority_key in the config)",
-                         printable(authority, text, sizeof(text)),
+                         printable_id(authority, text, sizeof(text)),
                          crypto_key_id(top->opt->authority));
         }
         rec_str(top, "generated_at", false, 64);

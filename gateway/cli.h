@@ -73,5 +73,6 @@ int cmd_zones(struct cli *cli, int argc, char **argv);
 int cmd_units(struct cli *cli, int argc, char **argv);
 int cmd_residents(struct cli *cli, int argc, char **argv);
 int cmd_detectors(struct cli *cli, int argc, char **argv);
+int cmd_replay(struct cli *cli, int argc, char **argv);
 
 #endif

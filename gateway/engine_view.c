@@ -149,6 +149,7 @@ int engine_view_from_records(const struct registry_records *r, struct engine_vie
                 e->zone = keep(v, d->zone);
                 e->report_period_s = d->report_period_s;
                 e->verified = d->meta.verified;
+                e->wired = d->gpio;
                 oom |= !e->id;
         }
         if (oom) {
@@ -246,6 +247,7 @@ static int detector_row(struct engine_view *v, sqlite3_stmt *st, bool *oom)
         d->zone = col(v, st, 5, oom);
         d->report_period_s = sqlite3_column_int(st, 6);
         d->verified = sqlite3_column_int(st, 7);
+        d->wired = sqlite3_column_int(st, 8);
         return 0;
 }
 
@@ -283,7 +285,8 @@ int engine_view_from_store(struct store *s, struct engine_view **out)
                 r = read_rows(s, v,
                               "SELECT d.detector_id, d.kind, d.heat_class, d.unit, "
                               "coalesce(d.floor, u.floor, 1), d.zone, "
-                              "coalesce(d.report_period_s, 0), d.verified FROM detector d "
+                              "coalesce(d.report_period_s, 0), d.verified, d.source = 'gpio' "
+                              "FROM detector d "
                               "LEFT JOIN unit u ON u.address_id = d.unit ORDER BY d.detector_id",
                               detector_row);
         if (r < 0) {

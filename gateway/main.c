@@ -30,6 +30,7 @@ static const struct command commands[] = {
         {"residents", cmd_residents, "list residents (identity numbers masked)"},
         {"detectors", cmd_detectors, "list detectors and how the gateway hears them"},
         {"check-config", cmd_check_config, "validate the config and print the effective settings"},
+        {"replay", cmd_replay, "run the alarm rules over a file of readings; writes nothing"},
 };
 
 static void usage(FILE *out)
@@ -78,6 +79,9 @@ int main(int argc, char **argv)
         /* The store holds residents' names and phone numbers: nothing firegate creates is for
          * other users (the identity secret is 0600 on its own). */
         umask(0027);
+        /* getopt's own messages repeat what was typed, which may be an identity number; every
+         * command says "unknown option" itself. */
+        opterr = 0;
         cli.journal = stderr_is_journal();
         log_setup(LOG_INFO, cli.journal);
         /* "+": stop at the subcommand, whose options are its own. */
@@ -93,7 +97,7 @@ int main(int argc, char **argv)
                         printf("firegate %s\n", FIREGATE_VERSION);
                         return CLI_EXIT_OK;
                 default:
-                        usage(stderr);
+                        log_error("unknown option or missing argument (see firegate --help)");
                         return CLI_EXIT_USAGE;
                 }
         }
@@ -115,6 +119,7 @@ int main(int argc, char **argv)
                 usage(stdout);
                 return CLI_EXIT_OK;
         }
-        log_error("unknown command '%s' (see firegate --help)", argv[optind]);
+        /* Not echoed: what was typed may be an identity number in the wrong place. */
+        log_error("unknown command (see firegate --help)");
         return CLI_EXIT_USAGE;
 }

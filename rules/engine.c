@@ -287,7 +287,7 @@ static int setup_det(struct engine *e, struct engine_det *d, const struct engine
                         ? (engine_time)llround(in->report_period_s * 1000.0 * d->sup->silent_factor)
                         : d->sup->silent_default_ms;
         /* EN 54-25: a lost radio component is detected within 300 s. */
-        d->en54_25_ok = d->silent_ms <= 300000;
+        d->en54_25_ok = in->wired || d->silent_ms <= 300000;
         return r;
 }
 
@@ -790,14 +790,18 @@ void engine_reading(struct engine *e, const struct engine_reading *r)
 }
 
 /* Applies @fn to every detector of @target, which is a zone name or a detector id. */
-static int for_target(struct engine *e, const char *target,
-                      void (*fn)(struct engine *, struct engine_det *, bool *), bool *any)
+/* Resolves a command's target: a zone (index into zones), or else a registry detector. */
+static int resolve_target(const struct engine *e, const char *target, long *zone, long *det)
 {
-        long z = engine_zone_find(e, target);
-        long det = z < 0 && target ? engine_detector_find(e, target) : -ENOENT;
+        *zone = engine_zone_find(e, target);
+        *det = *zone < 0 && target ? engine_detector_find(e, target) : -ENOENT;
+        return *zone < 0 && *det < 0 ? -ENOENT : 0;
+}
 
-        if (z < 0 && det < 0)
-                return -ENOENT;
+/* Applies @fn to every detector of the zone @z, or to the detector @det. */
+static void for_target(struct engine *e, long z, long det,
+                       void (*fn)(struct engine *, struct engine_det *, bool *), bool *any)
+{
         for (size_t i = 0; i < e->n_dets; i++) {
                 struct engine_det *d = &e->dets[i];
 
@@ -806,7 +810,6 @@ static int for_target(struct engine *e, const char *target,
                 fn(e, d, any);
                 engine_schedule(e, d);
         }
-        return 0;
 }
 
 static void do_disable(struct engine *e, struct engine_det *d, bool *any)
@@ -850,36 +853,63 @@ int engine_command(struct engine *e, const struct engine_command *c)
         static const struct {
                 void (*fn)(struct engine *, struct engine_det *, bool *);
                 enum engine_decision_kind decision;
-                const char *done, *nothing;
+                const char *done;
         } cmds[] = {
-                [ENGINE_CMD_ACKNOWLEDGE] = {fire_acknowledge, ENGINE_ACKNOWLEDGED, "acknowledged",
-                                            NULL},
-                [ENGINE_CMD_SILENCE] = {fire_silence, ENGINE_SILENCED, "silenced", NULL},
-                [ENGINE_CMD_RESET] = {fire_reset, ENGINE_RESET, "reset", NULL},
-                [ENGINE_CMD_DISABLE] = {do_disable, ENGINE_DISABLED, "disabled", NULL},
-                [ENGINE_CMD_ENABLE] = {do_enable, ENGINE_ENABLED, "enabled", NULL},
-                [ENGINE_CMD_TEST_START] = {do_test_start, ENGINE_TEST, "walk test started", NULL},
-                [ENGINE_CMD_TEST_END] = {do_test_end, ENGINE_TEST, "walk test ended", NULL},
+                [ENGINE_CMD_ACKNOWLEDGE] = {fire_acknowledge, ENGINE_ACKNOWLEDGED, "acknowledged"},
+                [ENGINE_CMD_SILENCE] = {fire_silence, ENGINE_SILENCED, "silenced"},
+                [ENGINE_CMD_RESET] = {fire_reset, ENGINE_RESET, "reset"},
+                [ENGINE_CMD_DISABLE] = {do_disable, ENGINE_DISABLED, "disabled"},
+                [ENGINE_CMD_ENABLE] = {do_enable, ENGINE_ENABLED, "enabled"},
+                [ENGINE_CMD_TEST_START] = {do_test_start, ENGINE_TEST, "walk test started"},
+                [ENGINE_CMD_TEST_END] = {do_test_end, ENGINE_TEST, "walk test ended"},
         };
         const char *target = c->target && *c->target ? c->target : "building";
         bool any = false;
-        int r;
-
+        long z, det;
         engine_time t;
+        int r;
 
         if ((size_t)c->kind >= sizeof(cmds) / sizeof(cmds[0]))
                 return -EINVAL;
+        /* An unknown target changes nothing, not even the clock. */
+        r = resolve_target(e, target, &z, &det);
+        if (r < 0)
+                return r;
         t = advance_to(e, c->time);
-        r = for_target(e, target, cmds[c->kind].fn, &any);
-        if (r == 0 && !any)
+        for_target(e, z, det, cmds[c->kind].fn, &any);
+        if (!any) {
                 r = -EALREADY;
-        if (r == 0) {
-                engine_emit_zone(e, cmds[c->kind].decision, target, cmds[c->kind].done, c->who,
-                                 NULL);
-                outputs_update(e);
+        } else if (det >= 0) {
+                struct engine_det *d = &e->dets[det];
+                struct engine_decision dec = {
+                        .kind = cmds[c->kind].decision,
+                        .time = e->now,
+                        .first_detection = ENGINE_NEVER,
+                        .detector = d->id,
+                        .unit = d->unit_id[0] ? d->unit_id : NULL,
+                        .floor = d->floor,
+                        .has_floor = d->has_floor,
+                        .zone = d->zone_name,
+                        .cause = cmds[c->kind].done,
+                        .rule = "built-in",
+                        .who = c->who,
+                };
+
+                if (e->emit_fn)
+                        e->emit_fn(e->emit_ctx, &dec);
+        } else {
+                engine_emit_zone(e, cmds[c->kind].decision, e->zones[z].name, cmds[c->kind].done,
+                                 c->who, NULL);
         }
+        if (any)
+                outputs_update(e);
         engine_tick(e, t);
         return r;
+}
+
+long long engine_detector_supervision_ms(const struct engine *e, size_t i)
+{
+        return i < e->n_dets ? (long long)e->dets[i].silent_ms : 0;
 }
 
 /* --- queries --- */

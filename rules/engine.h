@@ -49,6 +49,7 @@ struct engine_detector_info {
         const char *zone;    /* installer zone id or NULL */
         int report_period_s; /* 0 when the detector declares none */
         bool verified;       /* its registry record is signed and verified */
+        bool wired;          /* on a GPIO line: silent only by choice, supervised by wiring */
 };
 
 struct engine_unit_info {
@@ -102,6 +103,7 @@ enum {
         ENGINE_FLAG_CONFIRMED = 1u << 8,            /* a dependency was satisfied */
 };
 
+/* A command's decision names the zone it was given, or for a detector its detector and zone. */
 struct engine_decision {
         enum engine_decision_kind kind;
         engine_time time;
@@ -137,9 +139,12 @@ struct engine_setup {
         void *emit_ctx;
 };
 
-/* Builds the engine's tables. Problems that make the registry or the rules unusable (a heat
- * detector without a valid class, a rule fixed_c outside the class's range, two detectors with
- * one id) are added to @d; returns 0, -EINVAL (see @d) or -ENOMEM. */
+/* Builds the engine's tables. Nothing about one detector's record stops the engine: a heat
+ * detector without a valid class is judged as class A1R, a rule's fixed_c outside the class's
+ * range gives way to the class's own figure, an unknown zone or an impossible floor leaves the
+ * detector in the zones it can be placed in; each is added to @d as a line starting "warning:"
+ * and 0 is returned. Returns -EINVAL only for two detectors with one id, or an output that
+ * follows a zone the building lacks (see @d), and -ENOMEM. */
 int engine_new(const struct engine_setup *setup, struct diag *d, struct engine **out);
 
 /* Frees @e; NULL is a no-op. */
@@ -235,8 +240,12 @@ const char *engine_detector_id(const struct engine *e, size_t i);
 enum engine_state engine_detector_state(const struct engine *e, size_t i);
 
 /* Whether detector @i's declared report period lets the gateway see a lost detector within
- * EN 54-25's 300 s. Detectors that declare none are supervised at the rule's silent_s. */
+ * EN 54-25's 300 s. Detectors that declare none are supervised at the rule's silent_s; a wired
+ * detector declaring none is not silent-supervised and meets it by its wiring. */
 bool engine_detector_meets_en54_25(const struct engine *e, size_t i);
+
+/* How long detector @i may stay silent before it is a fault, in ms (0: not silent-supervised). */
+long long engine_detector_supervision_ms(const struct engine *e, size_t i);
 
 /* The state of zone @zone ("building", "floor:N", "unit:ID", "zone:ID"), or -ENOENT. */
 int engine_zone_state(const struct engine *e, const char *zone, enum engine_state *out);

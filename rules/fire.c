@@ -24,13 +24,16 @@ static long long secs(engine_time ms)
         return (long long)(ms / 1000);
 }
 
-static const char *scope_text(enum ruleset_scope s)
+/* Names @d's confirmation scope as engine_same_scope() applies it to @d. */
+static const char *scope_text(const struct engine_det *d, enum ruleset_scope s)
 {
         switch (s) {
         case RULESET_SCOPE_UNIT:
-                return "its unit";
+                if (d->unit_id[0])
+                        return "its unit";
+                return d->izone >= 0 ? "its zone" : "its floor";
         case RULESET_SCOPE_ZONE:
-                return "its zone";
+                return d->izone >= 0 ? "its zone" : "its floor";
         case RULESET_SCOPE_FLOOR:
                 return "its floor";
         case RULESET_SCOPE_BUILDING:
@@ -103,7 +106,7 @@ static void confirm_peers(struct engine *e, struct engine_det *trigger)
                 } else if (h->fire == FIRE_HELD && (in_scope || pas_held(h))) {
                         snprintf(e->cause, sizeof(e->cause), "smoke, confirmed by %s in %s",
                                  trigger->id,
-                                 in_scope ? scope_text(h->smoke->scope)
+                                 in_scope ? scope_text(h, h->smoke->scope)
                                           : "the building (positive alarm sequence)");
                         raise_alarm(e, h, h->smoke->name, ENGINE_FLAG_CONFIRMED);
                 } else if (h->fire == FIRE_NORMAL && in_scope && !h->shared &&
@@ -111,7 +114,7 @@ static void confirm_peers(struct engine *e, struct engine_det *trigger)
                            h->kind != ENGINE_CALL_POINT) {
                         snprintf(e->cause, sizeof(e->cause),
                                  "smoke still present, confirmed by %s in %s", trigger->id,
-                                 scope_text(h->smoke->scope));
+                                 scope_text(h, h->smoke->scope));
                         raise_alarm(e, h, h->smoke->name, ENGINE_FLAG_CONFIRMED);
                 }
         }
@@ -198,7 +201,7 @@ static void smoke_signal(struct engine *e, struct engine_det *d)
         peer = active_peer(e, d, r->pas ? RULESET_SCOPE_BUILDING : r->scope);
         if (peer && r->dependency != RULESET_DEP_TYPE_C) {
                 snprintf(e->cause, sizeof(e->cause), "smoke, confirmed by %s in %s", peer->id,
-                         scope_text(r->scope));
+                         scope_text(d, r->scope));
                 raise_alarm(e, d, r->name, ENGINE_FLAG_CONFIRMED);
                 return;
         }
@@ -225,7 +228,7 @@ static void smoke_signal(struct engine *e, struct engine_det *d)
                         snprintf(e->cause, sizeof(e->cause),
                                  "dependency type B (EN 54-2 7.12): held until a second detector "
                                  "in %s signals within %lld s",
-                                 scope_text(r->scope), secs(r->window_ms));
+                                 scope_text(d, r->scope), secs(r->window_ms));
                         hold(e, d, STAGE_COINCIDENCE, e->now + r->window_ms, 0);
                         return;
                 }
@@ -233,27 +236,27 @@ static void smoke_signal(struct engine *e, struct engine_det *d)
                 snprintf(e->cause, sizeof(e->cause),
                          "dependency type B has no working second detector in %s, so this "
                          "detector confirms itself (type A): smoke must persist %lld s",
-                         scope_text(r->scope), secs(r->reset_ms));
+                         scope_text(d, r->scope), secs(r->reset_ms));
                 hold(e, d, STAGE_VERIFY_RETARD, e->now + r->reset_ms, ENGINE_FLAG_FAIL_SAFE);
                 return;
         case RULESET_DEP_TYPE_A:
                 snprintf(e->cause, sizeof(e->cause),
                          "dependency type A (EN 54-2 7.12): held until this detector confirms "
                          "after %lld s or another in %s signals",
-                         secs(r->reset_ms), scope_text(r->scope));
+                         secs(r->reset_ms), scope_text(d, r->scope));
                 hold(e, d, STAGE_VERIFY_RETARD, e->now + r->reset_ms, 0);
                 return;
         case RULESET_DEP_TYPE_C:
                 if (peer) {
                         snprintf(e->cause, sizeof(e->cause), "smoke, confirmed by %s in %s",
-                                 peer->id, scope_text(r->scope));
+                                 peer->id, scope_text(d, r->scope));
                         raise_alarm(e, d, r->name, ENGINE_FLAG_CONFIRMED);
                         return;
                 }
                 snprintf(e->cause, sizeof(e->cause),
                          "smoke; dependency type C (EN 54-2 7.12): confirming outputs wait for a "
                          "second signal in %s",
-                         scope_text(r->scope));
+                         scope_text(d, r->scope));
                 raise_alarm(e, d, r->name, ENGINE_FLAG_UNCONFIRMED);
                 return;
         }
@@ -516,7 +519,10 @@ void fire_deadline(struct engine *e, struct engine_det *d)
                                  secs(e->reestablish_ms));
                         if (d->call_in)
                                 d->call_point_alarm = true;
-                        raise_alarm(e, d, d->call_in ? "built-in" : d->smoke->name,
+                        raise_alarm(e, d,
+                                    d->call_in ? "built-in"
+                                               : (d->heat_in || d->heat_hot ? d->heat_rule_name
+                                                                            : d->smoke->name),
                                     ENGINE_FLAG_REESTABLISHED);
                 }
         }

@@ -20,19 +20,57 @@ FG_SIGN = ROOT / "scripts" / "fg-sign"
 MAKE_BUILDING = ROOT / "tests" / "support" / "make_building.py"
 SCHEMA = ROOT / "schema" / "registry-bundle.schema.json"
 
-# ASan's leak report would turn an intentional early exit into noise; UBSan must abort.
-os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-os.environ.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+# A sanitizer's finding must never pass for an expected failure: both sanitizers exit with a
+# status no firegate command uses, and run() fails on their report whatever the status was.
+# Options already in the environment are kept unless they would weaken this.
+SANITIZER_EXIT = 86
+SANITIZER_MARKERS = ("Sanitizer", "runtime error:")
 
 
-def run(*argv, env=None, timeout=120, check=None):
-    """Runs a command and returns the CompletedProcess (text, both streams captured)."""
+def _sanitizer_options(variable, forced, defaults):
+    options = dict(defaults)
+    for item in os.environ.get(variable, "").split(":"):
+        name, sep, value = item.partition("=")
+        if sep and name:
+            options[name] = value
+    options.update(forced)
+    os.environ[variable] = ":".join(f"{k}={v}" for k, v in options.items())
+
+
+_sanitizer_options("ASAN_OPTIONS", {"detect_leaks": "1", "exitcode": str(SANITIZER_EXIT)},
+                   {"abort_on_error": "0"})
+_sanitizer_options("UBSAN_OPTIONS", {"halt_on_error": "1", "exitcode": str(SANITIZER_EXIT)},
+                   {"print_stacktrace": "1"})
+
+
+def sanitizer_report(stderr, returncode=None):
+    """What betrays a sanitizer's finding in a process's stderr or exit status, or None."""
+    for marker in SANITIZER_MARKERS:
+        if marker in (stderr or ""):
+            return f"its stderr contains {marker!r}"
+    if returncode == SANITIZER_EXIT:
+        return f"it exited {SANITIZER_EXIT}, the sanitizers' exit status"
+    return None
+
+
+def run(*argv, env=None, timeout=120, check=None, input=None):
+    """Runs a command and returns the CompletedProcess (text, both streams captured).
+
+    @input is written to its standard input (otherwise it reads an empty one). Raises
+    AssertionError when a sanitizer reported anything, whatever exit status was expected, and
+    when @check is given and the exit status differs.
+    """
     full_env = dict(os.environ)
     full_env.pop("FIREGATE_CONFIG", None)
     if env:
         full_env.update(env)
     done = subprocess.run([str(a) for a in argv], capture_output=True, text=True,
-                          timeout=timeout, env=full_env)
+                          errors="backslashreplace", timeout=timeout, env=full_env,
+                          input=input if input is not None else "")
+    why = sanitizer_report(done.stderr, done.returncode)
+    if why:
+        raise AssertionError(f"{argv}: a sanitizer reported a bug ({why}); exit status "
+                             f"{done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}")
     if check is not None and done.returncode != check:
         raise AssertionError(f"{argv} exited {done.returncode}, expected {check}\n"
                              f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}")
@@ -53,8 +91,9 @@ class Gateway:
         self.config.write_text(f"[gateway]\nstate_dir = {self.state}\n{extra_config}"
                                f"[registry]\nauthority_key = {self.pub}\n")
 
-    def firegate(self, *args, check=None, env=None, timeout=120):
-        return run(BIN, "--config", self.config, *args, check=check, env=env, timeout=timeout)
+    def firegate(self, *args, check=None, env=None, timeout=120, input=None):
+        return run(BIN, "--config", self.config, *args, check=check, env=env, timeout=timeout,
+                   input=input)
 
     def json(self, *args):
         return json.loads(self.firegate(*args, "--json", check=0).stdout)
