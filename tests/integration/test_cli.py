@@ -170,6 +170,20 @@ class Daemon(unittest.TestCase):
                 sock.close()
                 sock_path.unlink()
 
+    def test_damaged_store_stops_start_up_with_a_clear_message(self):
+        db_path = self.gw.state / "firegate.db"
+        db = sqlite3.connect(db_path)
+        db.execute("PRAGMA journal_mode = DELETE")
+        db.close()
+        with open(db_path, "r+b") as f:
+            f.seek(4096 * 3)
+            f.write(b"\x5a" * 4096)
+        done = self.gw.firegate("run", check=FAILURE, timeout=20)
+        self.assertIn("integrity check failed", done.stderr)
+        self.assertIn("restore it from a backup", done.stderr)
+        done = self.gw.firegate("units", check=FAILURE)
+        self.assertIn("integrity check failed", done.stderr)
+
     def test_daemon_refuses_a_database_from_a_newer_version(self):
         db = sqlite3.connect(self.gw.state / "firegate.db")
         db.execute("PRAGMA user_version = 999")
