@@ -907,6 +907,25 @@ int engine_command(struct engine *e, const struct engine_command *c)
         return r;
 }
 
+int engine_restore_alarm(struct engine *e, size_t i, engine_time first, bool acked, bool silenced)
+{
+        struct engine_det *d;
+
+        if (i >= e->n_dets)
+                return -ENOENT;
+        d = &e->dets[i];
+        d->fire = FIRE_ALARM;
+        d->stage = STAGE_IDLE;
+        d->stage_deadline = ENGINE_NEVER;
+        d->first = d->alarm_time = clamp_time(first);
+        d->acked = acked;
+        d->silenced = silenced;
+        d->confirmed = true;
+        engine_schedule(e, d);
+        outputs_update(e);
+        return 0;
+}
+
 long long engine_detector_supervision_ms(const struct engine *e, size_t i)
 {
         return i < e->n_dets ? (long long)e->dets[i].silent_ms : 0;

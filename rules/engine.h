@@ -212,6 +212,12 @@ struct engine_command {
  * done then). */
 int engine_command(struct engine *e, const struct engine_command *c);
 
+/* Puts detector @i back into the alarm it was in before a restart (the store kept it open):
+ * latched since @first, acknowledged and silenced as recorded. No alarm decision is made (the
+ * alarm is not new), but outputs are re-evaluated, so a sounder that should sound does. Returns
+ * 0, or -ENOENT for an index out of range. */
+int engine_restore_alarm(struct engine *e, size_t i, engine_time first, bool acked, bool silenced);
+
 /* Fires every deadline up to and including @now. */
 void engine_tick(struct engine *e, engine_time now);
 

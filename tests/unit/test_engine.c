@@ -1002,6 +1002,40 @@ static void test_shared_unknown_slot_latches_against_another_detectors_clear(voi
         engine_free(e);
 }
 
+static void test_restored_alarm_stays_latched_and_drives_outputs(void **state)
+{
+        struct recorder rec = {0};
+        struct ruleset rs;
+        struct engine *e = make_engine(rules_outputs, &rs, &rec);
+        long s1 = engine_detector_find(e, "S1");
+        enum engine_state st;
+        bool on = false;
+
+        (void)state;
+        assert_int_equal(engine_restore_alarm(e, (size_t)s1, 0, true, false), 0);
+        /* No new alarm decision, but the bell is driven again. */
+        assert_int_equal(rec.n, 1);
+        assert_int_equal(rec.r[0].kind, ENGINE_OUTPUT_ON);
+        assert_int_equal(engine_output_state(e, "bell", &on), 0);
+        assert_true(on);
+        assert_int_equal(engine_zone_state(e, "unit:U1", &st), 0);
+        assert_int_equal(st, ENGINE_STATE_ACKNOWLEDGED);
+        /* Smoke clearing does not end it; a reset does. */
+        engine_reading(e, &(struct engine_reading){.detector = (size_t)s1,
+                                                   .kind = ENGINE_READING_SMOKE,
+                                                   .value = 0,
+                                                   .time = 1000});
+        assert_int_equal(engine_zone_state(e, "unit:U1", &st), 0);
+        assert_int_equal(st, ENGINE_STATE_ACKNOWLEDGED);
+        assert_int_equal(
+                engine_command(e, &(struct engine_command){.kind = ENGINE_CMD_RESET, .time = 2000}),
+                0);
+        assert_int_equal(engine_zone_state(e, "unit:U1", &st), 0);
+        assert_int_equal(st, ENGINE_STATE_NORMAL);
+        assert_int_equal(engine_restore_alarm(e, 9999, 0, false, false), -ENOENT);
+        engine_free(e);
+}
+
 static void test_time_never_goes_backwards(void **state)
 {
         struct recorder rec = {0};
@@ -1034,6 +1068,7 @@ int main(void)
                 cmocka_unit_test(test_setup_refuses_two_detectors_with_one_id),
                 cmocka_unit_test(test_tick_to_never_returns),
                 cmocka_unit_test(test_shared_unknown_slot_latches_against_another_detectors_clear),
+                cmocka_unit_test(test_restored_alarm_stays_latched_and_drives_outputs),
                 cmocka_unit_test(test_time_never_goes_backwards),
         };
 
