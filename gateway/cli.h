@@ -74,5 +74,7 @@ int cmd_units(struct cli *cli, int argc, char **argv);
 int cmd_residents(struct cli *cli, int argc, char **argv);
 int cmd_detectors(struct cli *cli, int argc, char **argv);
 int cmd_replay(struct cli *cli, int argc, char **argv);
+int cmd_decode(struct cli *cli, int argc, char **argv);
+int cmd_incidents(struct cli *cli, int argc, char **argv);
 
 #endif

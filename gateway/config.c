@@ -50,6 +50,7 @@ enum config_type {
         CONFIG_INTEGER,    /* long within [min, max]; K, M, G suffixes if size_suffixes */
         CONFIG_LOG_LEVEL,  /* int: a syslog priority, by name */
         CONFIG_GATEWAY_ID, /* char *: GATEWAY_ID_CHARS, 1 to GATEWAY_ID_MAX of them */
+        CONFIG_TEXT,       /* char *: printable text, at most max characters */
         CONFIG_REGEX,      /* char *: a POSIX extended regular expression */
 };
 
@@ -62,6 +63,7 @@ struct config_key {
         const char *derived_file;  /* a path whose empty value means this file under state_dir */
         long min, max;             /* an integer's range; max is a path's length */
         bool size_suffixes;
+        bool may_be_empty; /* an empty value is a value (no user name, no TLS) */
         const char *help;
 };
 
@@ -151,6 +153,103 @@ static const struct config_key config_keys[] = {
                 .max = CONFIG_PATH_MAX,
                 .help = "Directory of the alarm rule files (*.rules, read in name order).",
         },
+        {
+                .section = "broker",
+                .name = "host",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config, broker_host),
+                .default_value = "127.0.0.1",
+                .max = 253,
+                .help = "The building's MQTT broker, where the bridges publish the detectors.",
+        },
+        {
+                .section = "broker",
+                .name = "port",
+                .type = CONFIG_INTEGER,
+                .offset = offsetof(struct config, broker_port),
+                .default_value = "1883",
+                .min = 1,
+                .max = 65535,
+                .help = "Its port: 1883 plain, usually 8883 with TLS.",
+        },
+        {
+                .section = "broker",
+                .name = "username",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config, broker_username),
+                .default_value = "",
+                .max = 128,
+                .may_be_empty = true,
+                .help = "User name on the broker; empty for none.",
+        },
+        {
+                .section = "broker",
+                .name = "password",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config, broker_password),
+                .default_value = "",
+                .max = 128,
+                .may_be_empty = true,
+                .help = "Its password; keep this file readable only by the gateway.",
+        },
+        {
+                .section = "broker",
+                .name = "cafile",
+                .type = CONFIG_PATH,
+                .offset = offsetof(struct config, broker_cafile),
+                .default_value = "",
+                .max = CONFIG_PATH_MAX,
+                .may_be_empty = true,
+                .help = "CA certificate (PEM) to check the broker with TLS; empty for plain MQTT.",
+        },
+        {
+                .section = "broker",
+                .name = "keepalive_s",
+                .type = CONFIG_INTEGER,
+                .offset = offsetof(struct config, broker_keepalive_s),
+                .default_value = "30",
+                .min = 5,
+                .max = 600,
+                .help = "MQTT keep-alive: how soon a silent connection is noticed.",
+        },
+        {
+                .section = "broker",
+                .name = "fault_after_s",
+                .type = CONFIG_INTEGER,
+                .offset = offsetof(struct config, broker_fault_after_s),
+                .default_value = "60",
+                .min = 10,
+                .max = 100,
+                .help = "A broker gap this long is a fault (EN 54-2: faults within 100 s).",
+        },
+        {
+                .section = "bridges",
+                .name = "zigbee2mqtt_base",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config, z2m_base),
+                .default_value = "zigbee2mqtt",
+                .max = 64,
+                .help = "Zigbee2MQTT's base topic (its mqtt.base_topic).",
+        },
+        {
+                .section = "bridges",
+                .name = "esphome_prefix",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config, esphome_prefix),
+                .default_value = "",
+                .max = 64,
+                .may_be_empty = true,
+                .help = "ESPHome's topic prefix; empty when each node publishes under its name.",
+        },
+        {
+                .section = "bridges",
+                .name = "generic_prefix",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config, generic_prefix),
+                .default_value = "firegate/detectors",
+                .max = 64,
+                .help = "Prefix of firegate's own generic detector messages (docs/bridges.md).",
+        },
 };
 
 _Static_assert(ARRAY_SIZE(config_keys) == CONFIG_KEY_COUNT, "CONFIG_KEY_COUNT in config.h");
@@ -174,6 +273,7 @@ static bool config_key_is_string(const struct config_key *k)
         case CONFIG_PATH:
         case CONFIG_GATEWAY_ID:
         case CONFIG_REGEX:
+        case CONFIG_TEXT:
                 return true;
         case CONFIG_INTEGER:
         case CONFIG_LOG_LEVEL:
@@ -269,6 +369,10 @@ static void config_expected(const struct config_key *k, char *buf, size_t len)
                 return;
         case CONFIG_REGEX:
                 snprintf(buf, len, "a POSIX extended regular expression");
+                return;
+        case CONFIG_TEXT:
+                snprintf(buf, len, "text of at most %ld characters, without control characters",
+                         k->max);
                 return;
         }
 }
@@ -375,6 +479,8 @@ static int config_set(struct config *c, const struct config_key *k, const char *
         int r;
 
         config_expected(k, expected, sizeof(expected));
+        if (!*value && k->may_be_empty)
+                return replace_string(field, value);
         if (!*value && !k->derived_file) {
                 snprintf(why, why_len, "empty value for %s: expected %s", k->name, expected);
                 return -EINVAL;
@@ -405,6 +511,17 @@ static int config_set(struct config *c, const struct config_key *k, const char *
                     value[strspn(value, GATEWAY_ID_CHARS)] != '\0') {
                         snprintf(why, why_len, "invalid %s '%s': expected %s", k->name, value,
                                  expected);
+                        return -EINVAL;
+                }
+                return replace_string(field, value);
+        case CONFIG_TEXT:
+                for (const char *p = value; *p; p++)
+                        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+                                snprintf(why, why_len, "invalid %s: control characters", k->name);
+                                return -EINVAL;
+                        }
+                if ((long)strlen(value) > k->max) {
+                        snprintf(why, why_len, "%s is too long: expected %s", k->name, expected);
                         return -EINVAL;
                 }
                 return replace_string(field, value);
@@ -589,6 +706,7 @@ static void config_print_value(const struct config *c, const struct config_key *
         case CONFIG_PATH:
         case CONFIG_GATEWAY_ID:
         case CONFIG_REGEX:
+        case CONFIG_TEXT:
                 s = *(char *const *)field;
                 fprintf(out, "%s = %s\n", k->name, s ? s : "");
                 return;

@@ -21,7 +21,7 @@
 #define CONFIG_ENV          "FIREGATE_CONFIG"
 
 /* Number of keys in config.c's table; a static assertion there keeps the two equal. */
-#define CONFIG_KEY_COUNT 9
+#define CONFIG_KEY_COUNT 19
 
 struct config {
         char *path; /* the file read, or NULL when running on embedded defaults */
@@ -40,6 +40,20 @@ struct config {
 
         /* [rules] */
         char *rules_dir; /* dir = ; default /etc/firegate/rules */
+
+        /* [broker]: the building's MQTT broker */
+        char *broker_host;         /* host = ; default 127.0.0.1 */
+        long broker_port;          /* port = ; default 1883 */
+        char *broker_username;     /* username = ; empty: none */
+        char *broker_password;     /* password = ; empty: none */
+        char *broker_cafile;       /* cafile = ; empty: plain MQTT */
+        long broker_keepalive_s;   /* keepalive_s = ; default 30 */
+        long broker_fault_after_s; /* fault_after_s = ; 10..100, default 60 */
+
+        /* [bridges] */
+        char *z2m_base;       /* zigbee2mqtt_base = ; default zigbee2mqtt */
+        char *esphome_prefix; /* esphome_prefix = ; empty by default */
+        char *generic_prefix; /* generic_prefix = ; default firegate/detectors */
 
         /* The line of @path that set each key, in the order config_print() writes them; 0 when
          * the key kept its default. Written by config_load(), read by config_print(). */

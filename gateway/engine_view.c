@@ -38,6 +38,8 @@ void engine_view_free(struct engine_view *v)
                 free(v->owned[i]);
         free(v->owned);
         free(v->detectors);
+        free(v->bridge);
+        free(v->device);
         free(v->units);
         free(v->zones);
         free(v);
@@ -95,9 +97,11 @@ static int view_alloc(struct engine_view **out, size_t dets, size_t units, size_
         if (!v)
                 return -ENOMEM;
         v->detectors = calloc(dets + 1, sizeof(*v->detectors));
+        v->bridge = calloc(dets + 1, sizeof(*v->bridge));
+        v->device = calloc(dets + 1, sizeof(*v->device));
         v->units = calloc(units + 1, sizeof(*v->units));
         v->zones = calloc(zones + 1, sizeof(*v->zones));
-        if (!v->detectors || !v->units || !v->zones) {
+        if (!v->detectors || !v->bridge || !v->device || !v->units || !v->zones) {
                 engine_view_free(v);
                 return -ENOMEM;
         }
@@ -150,6 +154,10 @@ int engine_view_from_records(const struct registry_records *r, struct engine_vie
                 e->report_period_s = d->report_period_s;
                 e->verified = d->meta.verified;
                 e->wired = d->gpio;
+                if (!d->gpio) {
+                        v->bridge[i] = keep(v, d->bridge);
+                        v->device[i] = keep(v, d->device);
+                }
                 oom |= !e->id;
         }
         if (oom) {
@@ -248,6 +256,8 @@ static int detector_row(struct engine_view *v, sqlite3_stmt *st, bool *oom)
         d->report_period_s = sqlite3_column_int(st, 6);
         d->verified = sqlite3_column_int(st, 7);
         d->wired = sqlite3_column_int(st, 8);
+        v->bridge[v->n_detectors - 1] = col(v, st, 9, oom);
+        v->device[v->n_detectors - 1] = col(v, st, 10, oom);
         return 0;
 }
 
@@ -285,8 +295,8 @@ int engine_view_from_store(struct store *s, struct engine_view **out)
                 r = read_rows(s, v,
                               "SELECT d.detector_id, d.kind, d.heat_class, d.unit, "
                               "coalesce(d.floor, u.floor, 1), d.zone, "
-                              "coalesce(d.report_period_s, 0), d.verified, d.source = 'gpio' "
-                              "FROM detector d "
+                              "coalesce(d.report_period_s, 0), d.verified, d.source = 'gpio', "
+                              "d.bridge, d.device FROM detector d "
                               "LEFT JOIN unit u ON u.address_id = d.unit ORDER BY d.detector_id",
                               detector_row);
         if (r < 0) {

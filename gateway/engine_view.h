@@ -17,6 +17,9 @@
 struct engine_view {
         struct engine_detector_info *detectors;
         size_t n_detectors;
+        /* How each detector is heard, beside detectors[i]: MQTT bridge and device, or NULL
+         * for a GPIO detector. Not the engine's business, the daemon's. */
+        const char **bridge, **device;
         struct engine_unit_info *units;
         size_t n_units;
         const char **zones;

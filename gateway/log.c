@@ -42,6 +42,15 @@ const char *log_level_to_string(int priority)
         return log_level_names[priority];
 }
 
+static const char *log_prefix(int priority)
+{
+        if (priority < LOG_ERR)
+                return "critical: ";
+        if (priority == LOG_ERR)
+                return "error: ";
+        return priority == LOG_WARNING ? "warning: " : "";
+}
+
 static void log_write(int priority, const char *suffix, const char *fmt, va_list ap)
         __attribute__((format(printf, 3, 0)));
 
@@ -55,10 +64,8 @@ static void log_write(int priority, const char *suffix, const char *fmt, va_list
         if (log_journal)
                 fprintf(stderr, "<%d>%s%s\n", priority, line, suffix ? suffix : "");
         else
-                fprintf(stderr, "firegate: %s%s%s\n",
-                        priority <= LOG_ERR ? "error: "
-                                            : (priority == LOG_WARNING ? "warning: " : ""),
-                        line, suffix ? suffix : "");
+                fprintf(stderr, "firegate: %s%s%s\n", log_prefix(priority), line,
+                        suffix ? suffix : "");
 }
 
 void log_msg(int priority, const char *fmt, ...)

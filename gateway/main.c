@@ -29,8 +29,10 @@ static const struct command commands[] = {
         {"units", cmd_units, "list units with their verification state"},
         {"residents", cmd_residents, "list residents (identity numbers masked)"},
         {"detectors", cmd_detectors, "list detectors and how the gateway hears them"},
+        {"incidents", cmd_incidents, "list incidents by time, unit, floor, kind and state"},
         {"check-config", cmd_check_config, "validate the config and print the effective settings"},
         {"replay", cmd_replay, "run the alarm rules over a file of readings; writes nothing"},
+        {"decode", cmd_decode, "show the readings one bridge message gives (device check)"},
 };
 
 static void usage(FILE *out)

@@ -240,10 +240,66 @@ out:
         return r;
 }
 
+/* RFC 4180 2.6 and 2.7: a field holding a comma, a quote or a line break is quoted, and a quote
+ * inside it doubled. */
+static void print_csv_field(const char *s, FILE *out)
+{
+        if (!s)
+                return;
+        if (!strpbrk(s, ",\"\r\n")) {
+                fputs(s, out);
+                return;
+        }
+        fputc('"', out);
+        for (; *s; s++) {
+                if (*s == '"')
+                        fputc('"', out);
+                fputc(*s, out);
+        }
+        fputc('"', out);
+}
+
+static int print_csv(const struct table *t, FILE *out)
+{
+        size_t rows = table_rows(t);
+
+        for (size_t c = 0; c < t->ncols; c++) {
+                if (c)
+                        fputc(',', out);
+                print_csv_field(t->names[c], out);
+        }
+        fputs("\r\n", out);
+        for (size_t r = 0; r < rows; r++) {
+                for (size_t c = 0; c < t->ncols; c++) {
+                        size_t i = r * t->ncols + c;
+
+                        if (c)
+                                fputc(',', out);
+                        /* A short last row ends in empty fields, so every record has as many
+                         * fields as the header (RFC 4180 2.4). */
+                        print_csv_field(i < t->used ? t->cells[i].text : NULL, out);
+                }
+                fputs("\r\n", out);
+        }
+        return 0;
+}
+
 int table_print(const struct table *t, enum table_format fmt, FILE *out)
 {
-        int r = fmt == TABLE_JSON ? print_json(t, out) : print_text(t, out);
+        int r;
 
+        switch (fmt) {
+        case TABLE_JSON:
+                r = print_json(t, out);
+                break;
+        case TABLE_CSV:
+                r = print_csv(t, out);
+                break;
+        case TABLE_TEXT:
+        default:
+                r = print_text(t, out);
+                break;
+        }
         if (r == 0 && (fflush(out) != 0 || ferror(out)))
                 r = -EIO;
         return r;

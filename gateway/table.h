@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * table: output of listings, for people as an aligned table and for programs as JSON (an array
- * of objects whose keys are the column names). Every listing of the CLI goes through here so
- * that `--json` means the same everywhere.
+ * of objects whose keys are the column names) or CSV (RFC 4180: a header row, CRLF line ends,
+ * fields quoted when they hold a comma, a quote or a line break). Every listing of the CLI goes
+ * through here so that `--json` and `--csv` mean the same everywhere.
  */
 #ifndef FIREGATE_TABLE_H
 #define FIREGATE_TABLE_H
@@ -13,6 +14,7 @@
 enum table_format {
         TABLE_TEXT,
         TABLE_JSON,
+        TABLE_CSV, /* an empty cell is an empty field */
 };
 
 struct table;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_table: listings line up for people (Vietnamese names counted in characters, not bytes)
- * and come out as typed JSON for programs.
+ * and come out as typed JSON and as RFC 4180 CSV for programs.
  */
 #include <jansson.h>
 #include <setjmp.h>
@@ -110,6 +110,46 @@ static void test_empty_table_prints_header_or_empty_array(void **state)
         table_free(t);
 }
 
+static void test_csv_quotes_what_needs_it_and_ends_lines_in_crlf(void **state)
+{
+        static const char *const names[] = {"id", "cause", "who"};
+        struct table *t = table_new(3, names);
+        char *out;
+
+        (void)state;
+        table_row(t);
+        table_int(t, 1);
+        table_text(t, "heat: 12.0 K/min, rise 12.0 K");
+        table_text(t, NULL);
+        table_row(t);
+        table_int(t, -2);
+        table_text(t, "said \"fire\"\nthen left");
+        table_text(t, "Lê An");
+        table_row(t);
+        table_int(t, 3);
+        out = render(t, TABLE_CSV);
+        /* RFC 4180: quoted fields for the comma, the quote (doubled) and the line break; an
+         * empty cell and a short last row are empty fields; every record ends in CRLF. */
+        assert_string_equal(out, "id,cause,who\r\n"
+                                 "1,\"heat: 12.0 K/min, rise 12.0 K\",\r\n"
+                                 "-2,\"said \"\"fire\"\"\nthen left\",Lê An\r\n"
+                                 "3,,\r\n");
+        free(out);
+        table_free(t);
+}
+
+static void test_csv_of_empty_table_is_its_header(void **state)
+{
+        static const char *const names[] = {"unit", "a,b"};
+        struct table *t = table_new(2, names);
+        char *out = render(t, TABLE_CSV);
+
+        (void)state;
+        assert_string_equal(out, "unit,\"a,b\"\r\n");
+        free(out);
+        table_free(t);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -117,6 +157,8 @@ int main(void)
                 cmocka_unit_test(test_json_keeps_types_and_nulls),
                 cmocka_unit_test(test_short_row_is_padded_not_shifted),
                 cmocka_unit_test(test_empty_table_prints_header_or_empty_array),
+                cmocka_unit_test(test_csv_quotes_what_needs_it_and_ends_lines_in_crlf),
+                cmocka_unit_test(test_csv_of_empty_table_is_its_header),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * daemon: the running gateway. Everything happens on one sd-event loop: broker messages are
+ * decoded and fed to the engine, the engine's single timer fires its deadlines, signals stop
+ * the loop, and the systemd watchdog is pinged by the loop itself (so a hung loop is restarted).
+ *
+ * Engine time is milliseconds of CLOCK_MONOTONIC since start: it never jumps when the wall
+ * clock is set, which a gateway without a battery-backed clock does at every boot.
+ *
+ * Life safety first: rule files with errors do not stop the gateway, which then runs on the
+ * built-in rules (the standards' defaults) and says so; a device the registry does not know is
+ * heard when it reports fire.
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+
+#include "decode.h"
+#include "diag.h"
+#include "engine.h"
+#include "engine_view.h"
+#include "incident.h"
+#include "log.h"
+#include "mqtt.h"
+#include "registry.h"
+#include "ruleset.h"
+
+#define N_BRIDGES 4
+/* Refused messages are logged at most this often: a flooding device must not flood the
+ * journal and wear the SD card. */
+#define REFUSED_LOG_INTERVAL_US (10 * 1000000ULL)
+
+struct device_entry {
+        enum decode_bridge bridge;
+        const char *device;
+        size_t detector;
+};
+
+struct daemon {
+        const struct config *config;
+        struct store *store;
+        sd_event *event;
+        sd_event_source *deadline, *broker_fault;
+        uint64_t start_us;
+        struct ruleset *rules;
+        struct engine_view *view;
+        struct engine *engine;
+        struct decoder *decoders[N_BRIDGES];
+        struct mqtt *mqtt;
+        struct device_entry *devices;
+        size_t n_devices;
+        bool broker_fault_raised;
+        unsigned long messages, refused, refused_unlogged;
+        uint64_t refused_logged_us;
+};
+
+static engine_time engine_now(struct daemon *d)
+{
+        uint64_t now;
+
+        sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+        return (engine_time)((now - d->start_us) / 1000);
+}
+
+static void append(char *buf, size_t size, size_t *o, const char *s)
+{
+        size_t n = strlen(s);
+
+        if (*o + n + 1 > size)
+                return;
+        memcpy(buf + *o, s, n + 1);
+        *o += n;
+}
+
+static void format_flags(unsigned flags, char *buf, size_t size)
+{
+        static const char *const names[] = {
+                "priority_rescue",
+                "unverified",
+                "unknown_detector",
+                "unknown_unit",
+                "verification_skipped",
+                "unconfirmed",
+                "reestablished",
+                "fail_safe",
+                "confirmed",
+        };
+        size_t o = 0;
+
+        buf[0] = '\0';
+        for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+                if (!(flags & (1u << i)))
+                        continue;
+                append(buf, size, &o, o ? "," : " [");
+                append(buf, size, &o, names[i]);
+        }
+        if (o)
+                append(buf, size, &o, "]");
+}
+
+static int decision_priority(enum engine_decision_kind k)
+{
+        switch (k) {
+        case ENGINE_ALARM:
+                return LOG_CRIT;
+        case ENGINE_PRE_ALARM:
+        case ENGINE_FAULT:
+                return LOG_WARNING;
+        case ENGINE_RESTORE:
+        case ENGINE_TEST:
+        case ENGINE_ACKNOWLEDGED:
+        case ENGINE_SILENCED:
+        case ENGINE_RESET:
+        case ENGINE_OUTPUT_ON:
+        case ENGINE_OUTPUT_OFF:
+        case ENGINE_DISABLED:
+        case ENGINE_ENABLED:
+                return LOG_NOTICE;
+        }
+        return LOG_NOTICE;
+}
+
+static int64_t wall_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Commits the decision to the store before anything else learns of it. A store that cannot take
+ * it (a full or failing disk) does not silence it: the journal line below still says it. */
+static int record(struct daemon *d, const struct engine_decision *dec)
+{
+        int r = store_begin(d->store);
+
+        if (r == 0) {
+                r = incident_record(d->store, dec, wall_ms(), NULL);
+                if (r == 0)
+                        r = store_commit(d->store);
+                if (r < 0)
+                        store_rollback(d->store);
+        }
+        return r;
+}
+
+static void on_decision(void *ctx, const struct engine_decision *dec)
+{
+        struct daemon *d = ctx;
+        char flags[256], subject[256];
+        size_t o = 0;
+        int r = record(d, dec);
+
+        if (r < 0)
+                log_error_errno(r, "the next decision could not be stored; the journal keeps it");
+        subject[0] = '\0';
+        append(subject, sizeof(subject), &o, engine_decision_name(dec->kind));
+        if (dec->detector || dec->output) {
+                append(subject, sizeof(subject), &o, " ");
+                append(subject, sizeof(subject), &o, dec->detector ? dec->detector : dec->output);
+        }
+        if (dec->fault != ENGINE_FAULT_NONE) {
+                append(subject, sizeof(subject), &o, " ");
+                append(subject, sizeof(subject), &o, engine_fault_name(dec->fault));
+        }
+        if (dec->who) {
+                append(subject, sizeof(subject), &o, " by ");
+                append(subject, sizeof(subject), &o, dec->who);
+        }
+        format_flags(dec->flags, flags, sizeof(flags));
+        log_msg(decision_priority(dec->kind), "%s in %s: %s%s (rule %s)", subject,
+                dec->zone ? dec->zone : "?", dec->cause ? dec->cause : "", flags,
+                dec->rule ? dec->rule : "?");
+}
+
+static void arm_deadline(struct daemon *d)
+{
+        engine_time next = engine_next_deadline(d->engine);
+
+        if (next == ENGINE_NEVER) {
+                sd_event_source_set_enabled(d->deadline, SD_EVENT_OFF);
+                return;
+        }
+        sd_event_source_set_time(d->deadline, d->start_us + (uint64_t)next * 1000);
+        sd_event_source_set_enabled(d->deadline, SD_EVENT_ONESHOT);
+}
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        (void)s;
+        (void)usec;
+        engine_tick(d->engine, engine_now(d));
+        arm_deadline(d);
+        return 0;
+}
+
+/* --- devices --- */
+
+static int cmp_device(const void *a, const void *b)
+{
+        const struct device_entry *x = a, *y = b;
+
+        if (x->bridge != y->bridge)
+                return x->bridge < y->bridge ? -1 : 1;
+        return strcmp(x->device, y->device);
+}
+
+static int build_device_map(struct daemon *d)
+{
+        d->devices = calloc(d->view->n_detectors + 1, sizeof(*d->devices));
+        if (!d->devices)
+                return -ENOMEM;
+        for (size_t i = 0; i < d->view->n_detectors; i++) {
+                enum decode_bridge b;
+                long idx;
+
+                if (!d->view->bridge[i] || !d->view->device[i] ||
+                    decode_bridge_from_name(d->view->bridge[i], &b) < 0)
+                        continue;
+                idx = engine_detector_find(d->engine, d->view->detectors[i].id);
+                if (idx < 0)
+                        continue;
+                d->devices[d->n_devices++] =
+                        (struct device_entry){b, d->view->device[i], (size_t)idx};
+        }
+        qsort(d->devices, d->n_devices, sizeof(*d->devices), cmp_device);
+        return 0;
+}
+
+static bool alarm_reading(const struct decode_reading *r)
+{
+        return r->value == 1 &&
+               (r->kind == ENGINE_READING_SMOKE || r->kind == ENGINE_READING_HEAT_ALARM ||
+                r->kind == ENGINE_READING_CALL_POINT) &&
+               !(r->flags & ENGINE_READING_FLAG_TEST);
+}
+
+static void feed(struct daemon *d, size_t detector, const struct decode_reading *r)
+{
+        struct engine_reading er = {.detector = detector,
+                                    .kind = r->kind,
+                                    .value = r->value,
+                                    .flags = r->flags,
+                                    .time = engine_now(d)};
+
+        engine_reading(d->engine, &er);
+}
+
+static void route(struct daemon *d, enum decode_bridge b, const struct decode_reading *r)
+{
+        struct device_entry key = {b, r->device, 0}, *hit;
+        size_t len = strlen(r->device), fed = 0;
+        char name[DECODE_DEVICE_MAX + 16];
+
+        hit = bsearch(&key, d->devices, d->n_devices, sizeof(*d->devices), cmp_device);
+        if (hit) {
+                /* Several detectors may share a device (a multi-sensor registered twice). */
+                while (hit > d->devices && cmp_device(hit - 1, &key) == 0)
+                        hit--;
+                for (; hit < d->devices + d->n_devices && cmp_device(hit, &key) == 0; hit++, fed++)
+                        feed(d, hit->detector, r);
+                return;
+        }
+        /* Availability can speak for several detectors: an ESPHome node's for all its entities
+         * ("node/entity"), a bridge's own (device "") for every device behind it. */
+        if (r->kind == ENGINE_READING_AVAILABILITY)
+                for (size_t i = 0; i < d->n_devices; i++) {
+                        const struct device_entry *e = &d->devices[i];
+
+                        if (e->bridge != b)
+                                continue;
+                        if (len == 0 ||
+                            (b == DECODE_ESPHOME && strncmp(e->device, r->device, len) == 0 &&
+                             e->device[len] == '/')) {
+                                feed(d, e->detector, r);
+                                fed++;
+                        }
+                }
+        if (fed || !alarm_reading(r))
+                return;
+        /* A device the registry does not know: heard only when it reports fire. */
+        snprintf(name, sizeof(name), "%s:%s", decode_bridge_name(b), r->device);
+        log_warning("fire reported by %s, which is not in the registry; raising it", name);
+        feed(d, engine_detector_unknown(d->engine, name), r);
+}
+
+static void refused(struct daemon *d, const char *topic, const char *why)
+{
+        uint64_t now;
+
+        d->refused++;
+        sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+        if (now - d->refused_logged_us < REFUSED_LOG_INTERVAL_US && d->refused_logged_us) {
+                d->refused_unlogged++;
+                return;
+        }
+        log_warning("building broker: message on %.100s refused: %s%s", topic, why,
+                    d->refused_unlogged ? " (and earlier ones not shown)" : "");
+        d->refused_logged_us = now;
+        d->refused_unlogged = 0;
+}
+
+static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+        struct daemon *d = ctx;
+        struct decode_reading out[DECODE_READINGS_MAX];
+        char why[256];
+
+        d->messages++;
+        for (int b = 0; b < N_BRIDGES; b++) {
+                int n = decoder_message(d->decoders[b], topic, payload, len, out, why, sizeof(why));
+
+                if (n == -ENOENT)
+                        continue;
+                if (n < 0) {
+                        refused(d, topic, why);
+                        /* A malformed message from a known device counts as its invalid data:
+                         * garbage that persists is a fault (the decoder names the device). */
+                        if (n == -EBADMSG && out[0].kind == ENGINE_READING_INVALID)
+                                route(d, (enum decode_bridge)b, &out[0]);
+                        break;
+                }
+                for (int i = 0; i < n; i++)
+                        route(d, (enum decode_bridge)b, &out[i]);
+                break;
+        }
+        arm_deadline(d);
+}
+
+/* --- the building broker --- */
+
+static int on_broker_fault(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+        struct engine_decision dec = {
+                .kind = ENGINE_FAULT,
+                .time = engine_now(d),
+                .zone = "building",
+                .cause = "the building broker is unreachable: every wireless detector is unheard",
+                .rule = "broker",
+                .fault = ENGINE_FAULT_OFFLINE,
+        };
+
+        (void)s;
+        (void)usec;
+        d->broker_fault_raised = true;
+        on_decision(d, &dec);
+        return 0;
+}
+
+static void on_broker_state(void *ctx, bool connected)
+{
+        struct daemon *d = ctx;
+        uint64_t now;
+
+        if (!connected) {
+                sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+                sd_event_source_set_time(d->broker_fault,
+                                         now + (uint64_t)d->config->broker_fault_after_s * 1000000);
+                sd_event_source_set_enabled(d->broker_fault, SD_EVENT_ONESHOT);
+                return;
+        }
+        sd_event_source_set_enabled(d->broker_fault, SD_EVENT_OFF);
+        if (d->broker_fault_raised) {
+                struct engine_decision dec = {
+                        .kind = ENGINE_RESTORE,
+                        .time = engine_now(d),
+                        .zone = "building",
+                        .cause = "the building broker is reachable again",
+                        .rule = "broker",
+                        .fault = ENGINE_FAULT_OFFLINE,
+                };
+
+                d->broker_fault_raised = false;
+                on_decision(d, &dec);
+        }
+}
+
+static int start_broker(struct daemon *d)
+{
+        const char *topics[N_BRIDGES * 8];
+        size_t n = 0;
+        char client_id[96];
+        struct mqtt_options opt = {
+                .host = d->config->broker_host,
+                .port = (int)d->config->broker_port,
+                .client_id = client_id,
+                .username = *d->config->broker_username ? d->config->broker_username : NULL,
+                .password = *d->config->broker_password ? d->config->broker_password : NULL,
+                .cafile = *d->config->broker_cafile ? d->config->broker_cafile : NULL,
+                .keepalive_s = (int)d->config->broker_keepalive_s,
+                .backoff_min_ms = 500,
+                .backoff_max_ms = 30000,
+        };
+
+        snprintf(client_id, sizeof(client_id), "firegate-%s", d->config->gateway_id);
+        for (int b = 0; b < N_BRIDGES; b++)
+                n += decoder_subscriptions(d->decoders[b], topics + n, N_BRIDGES * 8 - n);
+        opt.topics = topics;
+        opt.n_topics = n;
+        /* Until the first connection, the broker is as good as gone. */
+        on_broker_state(d, false);
+        return mqtt_new(d->event, &opt, on_message, on_broker_state, d, &d->mqtt);
+}
+
+static int start_decoders(struct daemon *d)
+{
+        const char *bases[N_BRIDGES] = {
+                [DECODE_ZIGBEE2MQTT] = d->config->z2m_base,
+                [DECODE_TASMOTA] = NULL,
+                [DECODE_ESPHOME] = *d->config->esphome_prefix ? d->config->esphome_prefix : NULL,
+                [DECODE_GENERIC] = d->config->generic_prefix,
+        };
+
+        for (int b = 0; b < N_BRIDGES; b++) {
+                struct decode_options opt = {.base_topic = bases[b],
+                                             .max_payload = DECODE_DEFAULT_MAX_PAYLOAD};
+                int r = decoder_new((enum decode_bridge)b, &opt, &d->decoders[b]);
+
+                if (r < 0)
+                        return log_error_errno(r, "cannot set up the %s decoder",
+                                               decode_bridge_name((enum decode_bridge)b));
+        }
+        return 0;
+}
+
+/* --- the engine --- */
+
+static void load_rules(struct daemon *d)
+{
+        struct diag *diag = diag_new();
+
+        d->rules = ruleset_new();
+        if (!diag || !d->rules || ruleset_load_dir(d->rules, d->config->rules_dir, diag) < 0) {
+                if (diag)
+                        diag_print(diag, stderr, "firegate: error: ");
+                log_error("the rule files in %s have errors: running on the built-in rules (the "
+                          "standards' defaults) until they are fixed",
+                          d->config->rules_dir);
+                ruleset_free(d->rules);
+                d->rules = NULL;
+        }
+        diag_free(diag);
+}
+
+static int start_engine(struct daemon *d)
+{
+        struct engine_setup setup = {
+                .detectors = d->view->detectors,
+                .n_detectors = d->view->n_detectors,
+                .units = d->view->units,
+                .n_units = d->view->n_units,
+                .zones = d->view->zones,
+                .n_zones = d->view->n_zones,
+                .rules = d->rules,
+                .start = 0,
+                .emit = on_decision,
+                .emit_ctx = d,
+        };
+        struct diag *diag = diag_new();
+        int r;
+
+        if (!diag)
+                return -ENOMEM;
+        r = engine_new(&setup, diag, &d->engine);
+        diag_print(diag, stderr, "firegate: ");
+        if (r == -EINVAL && d->rules) {
+                log_error("the rules do not fit this building: running on the built-in rules");
+                setup.rules = NULL;
+                r = engine_new(&setup, NULL, &d->engine);
+        }
+        diag_free(diag);
+        if (r < 0)
+                return log_error_errno(r, "cannot start the rules engine");
+        for (size_t i = 0; i < engine_detector_count(d->engine); i++)
+                if (!engine_detector_meets_en54_25(d->engine, i))
+                        log_notice("%s: supervised every %lld s, longer than EN 54-25's 300 s",
+                                   engine_detector_id(d->engine, i),
+                                   engine_detector_supervision_ms(d->engine, i) / 1000);
+        return 0;
+}
+
+static int restore_one(void *ctx, const char *detector, int64_t first_at, bool acked, bool silenced)
+{
+        struct daemon *d = ctx;
+        long idx = engine_detector_find(d->engine, detector);
+        engine_time first = engine_now(d) - (engine_time)(wall_ms() - first_at);
+
+        /* A detector gone from the registry since: its alarm still stands, on a spare slot. */
+        if (idx < 0)
+                idx = (long)engine_detector_unknown(d->engine, detector);
+        log_warning("alarm of %s still open from before the restart%s%s", detector,
+                    acked ? ", acknowledged" : "", silenced ? ", silenced" : "");
+        return engine_restore_alarm(d->engine, (size_t)idx, first, acked, silenced);
+}
+
+/* --- the loop --- */
+
+static int on_stop_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        (void)src;
+        log_info("received %s; stopping", strsignal((int)si->ssi_signo));
+        sd_notify(0, "STOPPING=1");
+        return sd_event_exit(d->event, 0);
+}
+
+static int setup_loop(struct daemon *d)
+{
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(-errno, "cannot block SIGTERM and SIGINT");
+        r = sd_event_new(&d->event);
+        if (r < 0)
+                return log_error_errno(r, "cannot create the event loop");
+        r = sd_event_add_signal(d->event, NULL, SIGTERM, on_stop_signal, d);
+        if (r >= 0)
+                r = sd_event_add_signal(d->event, NULL, SIGINT, on_stop_signal, d);
+        if (r >= 0)
+                r = sd_event_set_watchdog(d->event, true);
+        if (r >= 0)
+                r = sd_event_now(d->event, CLOCK_MONOTONIC, &d->start_us);
+        if (r >= 0)
+                r = sd_event_add_time(d->event, &d->deadline, CLOCK_MONOTONIC, UINT64_MAX, 1000,
+                                      on_deadline, d);
+        if (r >= 0)
+                r = sd_event_add_time(d->event, &d->broker_fault, CLOCK_MONOTONIC, UINT64_MAX,
+                                      1000000, on_broker_fault, d);
+        if (r < 0)
+                return log_error_errno(r, "cannot set up the event loop");
+        sd_event_source_set_enabled(d->broker_fault, SD_EVENT_OFF);
+        return 0;
+}
+
+static void daemon_free(struct daemon *d)
+{
+        mqtt_free(d->mqtt);
+        for (int b = 0; b < N_BRIDGES; b++)
+                decoder_free(d->decoders[b]);
+        free(d->devices);
+        engine_free(d->engine);
+        engine_view_free(d->view);
+        ruleset_free(d->rules);
+        sd_event_source_disable_unref(d->deadline);
+        sd_event_source_disable_unref(d->broker_fault);
+        sd_event_unref(d->event);
+}
+
+int daemon_run(const struct config *config, struct store *store, const char *authority_key_id)
+{
+        struct daemon d = {.config = config, .store = store};
+        struct registry_summary sum;
+        int r;
+
+        r = setup_loop(&d);
+        if (r < 0)
+                goto out;
+        r = registry_summary(store, authority_key_id, &sum);
+        if (r == 0)
+                r = engine_view_from_store(store, &d.view);
+        if (r < 0)
+                goto out;
+        load_rules(&d);
+        r = start_engine(&d);
+        if (r == 0)
+                r = incident_open_alarms(store, restore_one, &d);
+        if (r == 0)
+                r = build_device_map(&d);
+        if (r == 0)
+                r = start_decoders(&d);
+        if (r == 0)
+                r = start_broker(&d);
+        if (r < 0)
+                goto out;
+        if (sum.have_building)
+                log_info("serving building %s (%s): %ld units, %ld residents, %ld detectors%s",
+                         sum.location_id, sum.name, sum.units, sum.residents, sum.detectors,
+                         sum.demo_verified ? "; registry verified by a DEMO key" : "");
+        else
+                log_warning("no building registry imported yet (firegate import BUNDLE); "
+                            "alarms can only be raised for unknown detectors");
+        if (sum.unverified)
+                log_warning("%ld registry records are UNVERIFIED (imported unsigned)",
+                            sum.unverified);
+        if (sum.other_key)
+                log_warning("%ld registry records were verified by another key than the authority "
+                            "key configured now; import the authority's current bundle",
+                            sum.other_key);
+        arm_deadline(&d);
+        sd_notifyf(0, "READY=1\nSTATUS=Serving %ld units, %ld detectors", sum.units, sum.detectors);
+        log_info("ready");
+        r = sd_event_loop(d.event);
+        if (r < 0)
+                log_error_errno(r, "event loop failed");
+        log_info("stopped: %lu broker messages, %lu refused", d.messages, d.refused);
+out:
+        daemon_free(&d);
+        return r < 0 ? r : 0;
+}

@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The running daemon against a real Mosquitto broker started by the test on a free loopback
+port: messages as Zigbee2MQTT and Tasmota publish them reach the rules engine and become
+decisions; a device the registry lacks is heard when it reports fire; malformed messages never
+crash the daemon nor raise an alarm; a broker that goes away becomes a fault of the building
+broker, and the daemon reconnects and hears alarms again when it returns.
+"""
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+import fgtest  # noqa: E402
+from broker import Broker  # noqa: E402
+
+
+class Daemon:
+    """firegate run, its stderr read line by line on a thread into a queue."""
+
+    def __init__(self, gw):
+        self.proc = subprocess.Popen([fgtest.BIN, "--config", str(gw.config), "run"],
+                                     stderr=subprocess.PIPE, text=True,
+                                     env=dict(os.environ))
+        self.lines = queue.Queue()
+        self.seen = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, needle, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            self.seen.append(line)
+            if needle in line:
+                return line
+        raise AssertionError(f"never saw {needle!r}; saw:\n" + "\n".join(self.seen[-40:]))
+
+    def drain(self):
+        while True:
+            try:
+                self.seen.append(self.lines.get_nowait())
+            except queue.Empty:
+                return "\n".join(self.seen)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=20)
+
+
+class DaemonWithBroker(unittest.TestCase):
+    def setUp(self):
+        self.broker = Broker()
+        self.addCleanup(self.broker.cleanup)
+        self.gw = fgtest.Gateway(extra_config="")
+        self.addCleanup(self.gw.cleanup)
+        # The building: two floors of two flats; its rules: the shipped defaults.
+        text = self.gw.config.read_text()
+        text += (f"[rules]\ndir = {fgtest.ROOT / 'rules'}\n"
+                 f"[broker]\nport = {self.broker.port}\nkeepalive_s = 5\nfault_after_s = 10\n")
+        self.gw.config.write_text(text)
+        self.gw.firegate("import", self.gw.bundle(floors=2, units_per_floor=2), check=0)
+        self.daemon = Daemon(self.gw)
+        self.addCleanup(self.stop_daemon)
+        self.daemon.wait_for("ready")
+        self.daemon.wait_for("building broker 127.0.0.1")
+
+    def stop_daemon(self):
+        self.assertEqual(self.daemon.stop(), 0, self.daemon.drain())
+
+    def test_zigbee2mqtt_smoke_goes_through_verification_to_alarm(self):
+        self.broker.publish("zigbee2mqtt/apt-1-01-smoke",
+                            '{"smoke": true, "battery": 100, "linkquality": 120}')
+        self.daemon.wait_for("pre-alarm f1-u01-smoke")
+        # NFPA 72 verification on the shipped rules: 20 s retard + 5 s reset, and the detector
+        # reports only on change, so the last known state decides.
+        line = self.daemon.wait_for("critical: alarm f1-u01-smoke", timeout=40)
+        self.assertIn("smoke persisted through verification", line)
+
+    def test_tasmota_heat_detector_alarms_at_once(self):
+        self.broker.publish("stat/apt_1_02_heat/RESULT", '{"Switch1":{"Action":"ON"}}')
+        self.daemon.wait_for("critical: alarm f1-u02-heat")
+
+    def test_alarm_is_an_incident_in_the_store_and_survives_a_kill(self):
+        self.broker.publish("stat/apt_1_02_heat/RESULT", '{"Switch1":{"Action":"ON"}}')
+        self.daemon.wait_for("critical: alarm f1-u02-heat")
+        incidents = self.gw.json("incidents", "--kind", "alarm")
+        self.assertEqual(len(incidents), 1, incidents)
+        self.assertEqual(incidents[0]["detector"], "f1-u02-heat")
+        self.assertEqual(incidents[0]["state"], "open")
+        # Killed without a chance to clean up, as a power cut would: the alarm is still open.
+        self.daemon.proc.kill()
+        self.daemon.proc.wait(timeout=10)
+        self.daemon = Daemon(self.gw)
+        self.daemon.wait_for("alarm of f1-u02-heat still open from before the restart")
+        self.daemon.wait_for("output-on building-sounder")
+        self.daemon.wait_for("ready")
+        incidents = self.gw.json("incidents", "--state", "open")
+        self.assertEqual([i["detector"] for i in incidents], ["f1-u02-heat"])
+
+    def test_esphome_heat_detector_alarms_at_once(self):
+        self.broker.publish("carpark-b1/binary_sensor/heat_01/state", "ON", retain=True)
+        self.daemon.wait_for("critical: alarm b1-carpark-heat01")
+
+    def test_unknown_device_reporting_fire_is_raised_marked(self):
+        self.broker.publish("zigbee2mqtt/guest-room-smoke", '{"smoke": true}')
+        line = self.daemon.wait_for("critical: alarm zigbee2mqtt:guest-room-smoke")
+        self.assertIn("unknown_detector", line)
+
+    def test_malformed_messages_never_crash_nor_alarm(self):
+        bad = ['{"smoke": tru', "[1,2,3]", '{"smoke": "maybe"}', "", "\x01\x02\x7f",
+               '{"smoke": true, "smoke": false}', "x" * 20000, '{"temperature": "hot"}']
+        for i in range(200):
+            self.broker.publish(f"zigbee2mqtt/apt-1-0{1 + i % 4}-smoke", bad[i % len(bad)],
+                                qos=0)
+        self.broker.publish("zigbee2mqtt/apt-2-01-smoke", '{"smoke": false}')
+        time.sleep(1)
+        log = self.daemon.drain()
+        self.assertIsNone(self.daemon.proc.poll(), log)
+        self.assertNotIn("critical: alarm", log)
+        self.assertIn("refused", log)
+
+    def test_broker_gap_is_a_fault_and_alarms_are_heard_after_it_returns(self):
+        self.broker.stop()
+        self.daemon.wait_for("connection lost")
+        self.daemon.wait_for("fault offline in building", timeout=30)
+        self.broker.start()
+        self.daemon.wait_for("building broker is reachable again", timeout=60)
+        self.broker.publish("stat/apt_2_01_heat/RESULT", '{"Switch1":{"Action":"ON"}}')
+        self.daemon.wait_for("critical: alarm f2-u01-heat")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
