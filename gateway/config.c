@@ -250,6 +250,45 @@ static const struct config_key config_keys[] = {
                 .max = 64,
                 .help = "Prefix of firegate's own generic detector messages (docs/bridges.md).",
         },
+        {
+                .section = "sounder",
+                .name = "output",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config, sounder_output),
+                .default_value = "building-sounder",
+                .max = 64,
+                .help = "The rules' [output] that drives this sounder.",
+        },
+        {
+                .section = "sounder",
+                .name = "topic",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config, sounder_topic),
+                .default_value = "",
+                .max = 200,
+                .may_be_empty = true,
+                .help = "MQTT topic that commands the sounder, e.g. zigbee2mqtt/<siren>/set; "
+                        "empty: none.",
+        },
+        {
+                .section = "sounder",
+                .name = "on_payload",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config, sounder_on),
+                .default_value = "{\"warning\":{\"mode\":\"fire\",\"level\":\"very_high\","
+                                 "\"strobe\":true,\"duration\":1800}}",
+                .max = 400,
+                .help = "What turns it on (Zigbee2MQTT's warning for a siren by default).",
+        },
+        {
+                .section = "sounder",
+                .name = "off_payload",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config, sounder_off),
+                .default_value = "{\"warning\":{\"mode\":\"stop\",\"duration\":0}}",
+                .max = 400,
+                .help = "What turns it off.",
+        },
 };
 
 _Static_assert(ARRAY_SIZE(config_keys) == CONFIG_KEY_COUNT, "CONFIG_KEY_COUNT in config.h");

@@ -21,7 +21,7 @@
 #define CONFIG_ENV          "FIREGATE_CONFIG"
 
 /* Number of keys in config.c's table; a static assertion there keeps the two equal. */
-#define CONFIG_KEY_COUNT 19
+#define CONFIG_KEY_COUNT 23
 
 struct config {
         char *path; /* the file read, or NULL when running on embedded defaults */
@@ -54,6 +54,12 @@ struct config {
         char *z2m_base;       /* zigbee2mqtt_base = ; default zigbee2mqtt */
         char *esphome_prefix; /* esphome_prefix = ; empty by default */
         char *generic_prefix; /* generic_prefix = ; default firegate/detectors */
+
+        /* [sounder]: an MQTT sounder (a Zigbee2MQTT siren, or any topic) driven by an output */
+        char *sounder_output; /* output = ; default building-sounder */
+        char *sounder_topic;  /* topic = ; empty: none */
+        char *sounder_on;     /* on_payload = */
+        char *sounder_off;    /* off_payload = */
 
         /* The line of @path that set each key, in the order config_print() writes them; 0 when
          * the key kept its default. Written by config_load(), read by config_print(). */

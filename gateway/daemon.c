@@ -57,6 +57,7 @@ struct daemon {
         struct device_entry *devices;
         size_t n_devices;
         bool broker_fault_raised;
+        bool sounder_on; /* what the [sounder] should be doing, sent again on every connection */
         unsigned long messages, refused, refused_unlogged;
         uint64_t refused_logged_us;
 };
@@ -151,6 +152,23 @@ static int record(struct daemon *d, const struct engine_decision *dec)
         return r;
 }
 
+/* Commands the configured MQTT sounder. While the broker is gone the command waits: the desired
+ * state is sent again when the connection returns. */
+static void drive_sounder(struct daemon *d)
+{
+        const char *payload = d->sounder_on ? d->config->sounder_on : d->config->sounder_off;
+        int r;
+
+        if (!*d->config->sounder_topic || !d->mqtt)
+                return;
+        r = mqtt_publish(d->mqtt, d->config->sounder_topic, payload, strlen(payload), 1, false);
+        if (r < 0)
+                log_error_errno(r,
+                                "sounder %s: cannot send the %s command now; it is sent when the "
+                                "broker is back",
+                                d->config->sounder_topic, d->sounder_on ? "on" : "off");
+}
+
 static void on_decision(void *ctx, const struct engine_decision *dec)
 {
         struct daemon *d = ctx;
@@ -178,6 +196,11 @@ static void on_decision(void *ctx, const struct engine_decision *dec)
         log_msg(decision_priority(dec->kind), "%s in %s: %s%s (rule %s)", subject,
                 dec->zone ? dec->zone : "?", dec->cause ? dec->cause : "", flags,
                 dec->rule ? dec->rule : "?");
+        if ((dec->kind == ENGINE_OUTPUT_ON || dec->kind == ENGINE_OUTPUT_OFF) && dec->output &&
+            strcmp(dec->output, d->config->sounder_output) == 0) {
+                d->sounder_on = dec->kind == ENGINE_OUTPUT_ON;
+                drive_sounder(d);
+        }
 }
 
 static void arm_deadline(struct daemon *d)
@@ -370,6 +393,8 @@ static void on_broker_state(void *ctx, bool connected)
                 return;
         }
         sd_event_source_set_enabled(d->broker_fault, SD_EVENT_OFF);
+        if (d->sounder_on)
+                drive_sounder(d);
         if (d->broker_fault_raised) {
                 struct engine_decision dec = {
                         .kind = ENGINE_RESTORE,

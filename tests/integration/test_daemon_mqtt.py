@@ -7,6 +7,7 @@ crash the daemon nor raise an alarm; a broker that goes away becomes a fault of 
 broker, and the daemon reconnects and hears alarms again when it returns.
 """
 
+import json
 import os
 import queue
 import signal
@@ -73,7 +74,8 @@ class DaemonWithBroker(unittest.TestCase):
         # The building: two floors of two flats; its rules: the shipped defaults.
         text = self.gw.config.read_text()
         text += (f"[rules]\ndir = {fgtest.ROOT / 'rules'}\n"
-                 f"[broker]\nport = {self.broker.port}\nkeepalive_s = 5\nfault_after_s = 10\n")
+                 f"[broker]\nport = {self.broker.port}\nkeepalive_s = 5\nfault_after_s = 10\n"
+                 "[sounder]\ntopic = zigbee2mqtt/lobby-siren/set\n")
         self.gw.config.write_text(text)
         self.gw.firegate("import", self.gw.bundle(floors=2, units_per_floor=2), check=0)
         self.daemon = Daemon(self.gw)
@@ -113,6 +115,17 @@ class DaemonWithBroker(unittest.TestCase):
         self.daemon.wait_for("ready")
         incidents = self.gw.json("incidents", "--state", "open")
         self.assertEqual([i["detector"] for i in incidents], ["f1-u02-heat"])
+
+    def test_alarm_sounds_the_zigbee2mqtt_siren(self):
+        sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.broker.port),
+                                "-t", "zigbee2mqtt/lobby-siren/set", "-C", "1", "-W", "30"],
+                               stdout=subprocess.PIPE, text=True)
+        time.sleep(0.5)  # let the subscription reach the broker before the alarm
+        self.broker.publish("stat/apt_1_02_heat/RESULT", '{"Switch1":{"Action":"ON"}}')
+        out, _ = sub.communicate(timeout=40)
+        self.assertEqual(sub.returncode, 0)
+        command = json.loads(out)
+        self.assertEqual(command["warning"]["mode"], "fire")
 
     def test_esphome_heat_detector_alarms_at_once(self):
         self.broker.publish("carpark-b1/binary_sensor/heat_01/state", "ON", retain=True)
