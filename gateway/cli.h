@@ -74,6 +74,9 @@ int cmd_units(struct cli *cli, int argc, char **argv);
 int cmd_residents(struct cli *cli, int argc, char **argv);
 int cmd_detectors(struct cli *cli, int argc, char **argv);
 int cmd_replay(struct cli *cli, int argc, char **argv);
+int cmd_acknowledge(struct cli *cli, int argc, char **argv);
+int cmd_silence(struct cli *cli, int argc, char **argv);
+int cmd_reset(struct cli *cli, int argc, char **argv);
 int cmd_decode(struct cli *cli, int argc, char **argv);
 int cmd_incidents(struct cli *cli, int argc, char **argv);
 

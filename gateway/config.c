@@ -289,6 +289,15 @@ static const struct config_key config_keys[] = {
                 .max = 400,
                 .help = "What turns it off.",
         },
+        {
+                .section = "control",
+                .name = "runtime_dir",
+                .type = CONFIG_PATH,
+                .offset = offsetof(struct config, runtime_dir),
+                .default_value = "/run/firegate",
+                .max = CONFIG_PATH_MAX - (long)sizeof("/control.sock"),
+                .help = "Directory of the daemon's control socket (systemd's RuntimeDirectory).",
+        },
 };
 
 _Static_assert(ARRAY_SIZE(config_keys) == CONFIG_KEY_COUNT, "CONFIG_KEY_COUNT in config.h");

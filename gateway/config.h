@@ -21,7 +21,7 @@
 #define CONFIG_ENV          "FIREGATE_CONFIG"
 
 /* Number of keys in config.c's table; a static assertion there keeps the two equal. */
-#define CONFIG_KEY_COUNT 23
+#define CONFIG_KEY_COUNT 24
 
 struct config {
         char *path; /* the file read, or NULL when running on embedded defaults */
@@ -60,6 +60,9 @@ struct config {
         char *sounder_topic;  /* topic = ; empty: none */
         char *sounder_on;     /* on_payload = */
         char *sounder_off;    /* off_payload = */
+
+        /* [control] */
+        char *runtime_dir; /* runtime_dir = ; default /run/firegate: the control socket's home */
 
         /* The line of @path that set each key, in the order config_print() writes them; 0 when
          * the key kept its default. Written by config_load(), read by config_print(). */

@@ -22,6 +22,7 @@
 #include <systemd/sd-event.h>
 #include <time.h>
 
+#include "control.h"
 #include "decode.h"
 #include "diag.h"
 #include "engine.h"
@@ -54,6 +55,7 @@ struct daemon {
         struct engine *engine;
         struct decoder *decoders[N_BRIDGES];
         struct mqtt *mqtt;
+        struct control *control;
         struct device_entry *devices;
         size_t n_devices;
         bool broker_fault_raised;
@@ -528,6 +530,80 @@ static int restore_one(void *ctx, const char *detector, int64_t first_at, bool a
         return engine_restore_alarm(d->engine, (size_t)idx, first, acked, silenced);
 }
 
+/* --- people's actions --- */
+
+/* An incident id names the place it lies in; the engine acts on places. Closed incidents are
+ * refused: acting on one would act on whatever happens there now. */
+static int incident_place(struct daemon *d, const char *id, char *place, size_t size)
+{
+        sqlite3_stmt *st = NULL;
+        int r = -ENOENT;
+
+        if (sqlite3_prepare_v2(store_db(d->store),
+                               "SELECT place FROM incident WHERE id = ? AND state <> 'closed'", -1,
+                               &st, NULL) != SQLITE_OK)
+                return store_error(d->store, "looking up an incident");
+        sqlite3_bind_int64(st, 1, strtoll(id, NULL, 10));
+        if (sqlite3_step(st) == SQLITE_ROW) {
+                snprintf(place, size, "%s", (const char *)sqlite3_column_text(st, 0));
+                r = 0;
+        }
+        sqlite3_finalize(st);
+        return r;
+}
+
+static void on_control(void *ctx, const char *verb, const char *target, const char *who,
+                       char *reply, size_t reply_len)
+{
+        static const struct {
+                const char *verb;
+                enum engine_command_kind kind;
+        } verbs[] = {{"acknowledge", ENGINE_CMD_ACKNOWLEDGE},
+                     {"silence", ENGINE_CMD_SILENCE},
+                     {"reset", ENGINE_CMD_RESET}};
+        struct daemon *d = ctx;
+        struct engine_command cmd = {.who = who, .time = engine_now(d)};
+        char place[128];
+        size_t v;
+        int r;
+
+        for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
+                if (strcmp(verb, verbs[v].verb) == 0)
+                        break;
+        if (v == sizeof(verbs) / sizeof(verbs[0])) {
+                snprintf(reply, reply_len, "refused unknown action (acknowledge, silence, reset)");
+                return;
+        }
+        cmd.kind = verbs[v].kind;
+        cmd.target = target;
+        if (target[0] && strspn(target, "0123456789") == strlen(target)) {
+                if (incident_place(d, target, place, sizeof(place)) < 0) {
+                        snprintf(reply, reply_len, "refused no open incident %.20s", target);
+                        return;
+                }
+                cmd.target = place;
+        }
+        r = engine_command(d->engine, &cmd);
+        arm_deadline(d);
+        if (r == -ENOENT)
+                snprintf(reply, reply_len, "refused %.100s is not a zone of this building",
+                         cmd.target);
+        else if (r == -EALREADY)
+                snprintf(reply, reply_len, "refused nothing to %s in %.100s", verb, cmd.target);
+        else if (r < 0)
+                snprintf(reply, reply_len, "error %s", strerror(-r));
+        else
+                snprintf(reply, reply_len, "ok %s %.100s by %.100s", verb, cmd.target, who);
+}
+
+static int start_control(struct daemon *d)
+{
+        char path[512];
+
+        snprintf(path, sizeof(path), "%s/%s", d->config->runtime_dir, CONTROL_SOCKET_NAME);
+        return control_new(d->event, path, on_control, d, &d->control);
+}
+
 /* --- the loop --- */
 
 static int on_stop_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
@@ -574,6 +650,7 @@ static int setup_loop(struct daemon *d)
 
 static void daemon_free(struct daemon *d)
 {
+        control_free(d->control);
         mqtt_free(d->mqtt);
         for (int b = 0; b < N_BRIDGES; b++)
                 decoder_free(d->decoders[b]);
@@ -610,6 +687,8 @@ int daemon_run(const struct config *config, struct store *store, const char *aut
                 r = start_decoders(&d);
         if (r == 0)
                 r = start_broker(&d);
+        if (r == 0)
+                r = start_control(&d);
         if (r < 0)
                 goto out;
         if (sum.have_building)

@@ -31,6 +31,10 @@ static const struct command commands[] = {
         {"detectors", cmd_detectors, "list detectors and how the gateway hears them"},
         {"incidents", cmd_incidents, "list incidents by time, unit, floor, kind and state"},
         {"check-config", cmd_check_config, "validate the config and print the effective settings"},
+        {"acknowledge", cmd_acknowledge, "acknowledge an alarm (an incident id or a zone)"},
+        {"ack", cmd_acknowledge, "the same as acknowledge"},
+        {"silence", cmd_silence, "silence the sounders of an alarm"},
+        {"reset", cmd_reset, "reset an alarm; a cause still present alarms again"},
         {"replay", cmd_replay, "run the alarm rules over a file of readings; writes nothing"},
         {"decode", cmd_decode, "show the readings one bridge message gives (device check)"},
 };

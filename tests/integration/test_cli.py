@@ -62,6 +62,13 @@ class Frame(unittest.TestCase):
         done = self.gw.firegate("residents", "--citizen-id", "123456789", check=USAGE)
         self.assertIn("9-digit identity card number", done.stderr)
 
+    def test_acting_without_a_running_daemon_says_so(self):
+        run = self.gw.dir / "run"
+        text = self.gw.config.read_text() + f"[control]\nruntime_dir = {run}\n"
+        self.gw.config.write_text(text)
+        done = self.gw.firegate("ack", "building", check=FAILURE)
+        self.assertIn("no daemon is listening", done.stderr)
+
     def test_listing_before_any_import_says_what_to_do(self):
         done = self.gw.firegate("units", check=FAILURE)
         self.assertIn("no store yet", done.stderr)

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * control: the daemon's local control socket, the one way in for people's actions
+ * (acknowledge, silence, reset) from the CLI and, later, the desk page. A Unix stream socket in
+ * the runtime directory; each connection sends one line and gets one line back:
+ *
+ *   request:  "acknowledge TARGET\n" | "silence TARGET\n" | "reset TARGET\n"
+ *             TARGET is an incident id, or "building", "floor:N", "unit:ID", "zone:ID"
+ *   reply:    "ok WHAT\n" | "refused WHY\n" | "error WHY\n"
+ *
+ * Who acts is never taken from the request: it is the caller's uid from the socket's peer
+ * credentials (SO_PEERCRED), recorded with the action.
+ */
+#ifndef FIREGATE_CONTROL_H
+#define FIREGATE_CONTROL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#define CONTROL_SOCKET_NAME "control.sock"
+#define CONTROL_LINE_MAX    512
+
+struct control;
+
+/* Handles one request from @who (e.g. "uid 1000 (alice)"): writes the reply line (without the
+ * newline) into @reply. */
+typedef void (*control_request_fn)(void *ctx, const char *verb, const char *target, const char *who,
+                                   char *reply, size_t reply_len);
+
+/* Listens on @path (replacing a stale socket) on @event. Returns 0 or a negative errno (said). */
+int control_new(sd_event *event, const char *path, control_request_fn fn, void *ctx,
+                struct control **out);
+
+/* Stops listening and removes the socket; NULL is a no-op. */
+void control_free(struct control *c);
+
+/* Client side: sends @verb @target to the daemon at @path and copies its reply line into @reply.
+ * Returns 0 when a reply came, -ECONNREFUSED / -ENOENT when no daemon listens there, or another
+ * negative errno. */
+int control_call(const char *path, const char *verb, const char *target, char *reply,
+                 size_t reply_len);
+
+#endif
