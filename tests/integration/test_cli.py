@@ -63,9 +63,6 @@ class Frame(unittest.TestCase):
         self.assertIn("9-digit identity card number", done.stderr)
 
     def test_acting_without_a_running_daemon_says_so(self):
-        run = self.gw.dir / "run"
-        text = self.gw.config.read_text() + f"[control]\nruntime_dir = {run}\n"
-        self.gw.config.write_text(text)
         done = self.gw.firegate("ack", "building", check=FAILURE)
         self.assertIn("no daemon is listening", done.stderr)
 
@@ -77,6 +74,7 @@ class Frame(unittest.TestCase):
     def test_check_config_prints_effective_settings_it_accepts_again(self):
         out = self.gw.firegate("check-config", check=OK).stdout
         self.assertIn(f"state_dir = {self.gw.state}", out)
+        self.assertIn(f"runtime_dir = {self.gw.run_dir}", out)
         self.assertIn(f"# authority key {self.gw.key_id}", out)
         again = self.gw.dir / "effective.conf"
         again.write_text(out)

@@ -69,14 +69,13 @@ class DaemonWithBroker(unittest.TestCase):
     def setUp(self):
         self.broker = Broker()
         self.addCleanup(self.broker.cleanup)
-        self.gw = fgtest.Gateway(extra_config="")
+        self.gw = fgtest.Gateway(broker_port=self.broker.port,
+                                 broker_extra="keepalive_s = 5\nfault_after_s = 10\n")
         self.addCleanup(self.gw.cleanup)
         # The building: two floors of two flats; its rules: the shipped defaults.
         text = self.gw.config.read_text()
         text += (f"[rules]\ndir = {fgtest.ROOT / 'rules'}\n"
-                 f"[broker]\nport = {self.broker.port}\nkeepalive_s = 5\nfault_after_s = 10\n"
-                 "[sounder]\ntopic = zigbee2mqtt/lobby-siren/set\n"
-                 f"[control]\nruntime_dir = {self.gw.dir / 'run'}\n")
+                 "[sounder]\ntopic = zigbee2mqtt/lobby-siren/set\n")
         self.gw.config.write_text(text)
         self.gw.firegate("import", self.gw.bundle(floors=2, units_per_floor=2), check=0)
         self.daemon = Daemon(self.gw)

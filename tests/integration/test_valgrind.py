@@ -70,5 +70,48 @@ class Memcheck(unittest.TestCase):
         self.assertNotIn("==", rest, rest)
 
 
+class MemcheckWithBroker(unittest.TestCase):
+    """The daemon's main path: messages from a real broker, decisions, incidents, the sounder,
+    an acknowledgement through the control socket, and a clean stop."""
+
+    def test_daemon_message_path_is_clean(self):
+        from broker import Broker
+
+        broker = Broker()
+        gw = fgtest.Gateway(broker_port=broker.port)
+        try:
+            gw.config.write_text(gw.config.read_text() + f"[rules]\ndir = {fgtest.ROOT / 'rules'}\n"
+                                 "[sounder]\ntopic = zigbee2mqtt/siren/set\n")
+            gw.firegate("import", gw.bundle(floors=2, units_per_floor=2), check=0)
+            proc = subprocess.Popen([*MEMCHECK, fgtest.BIN, "--config", str(gw.config), "run"],
+                                    stderr=subprocess.PIPE, text=True)
+            seen = []
+
+            def wait_for(needle):
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline:
+                    line = proc.stderr.readline()
+                    seen.append(line)
+                    if needle in line or not line:
+                        return
+                self.fail("".join(seen))
+
+            wait_for("connected")
+            broker.publish("stat/apt_1_02_heat/RESULT", '{"Switch1":{"Action":"ON"}}')
+            broker.publish("zigbee2mqtt/apt-1-01-smoke", '{"smoke": tru')
+            broker.publish("zigbee2mqtt/apt-1-01-smoke", '{"smoke": true, "battery": 90}')
+            wait_for("output-on")
+            gw.firegate("ack", "building", check=0)
+            wait_for("acknowledged")
+            proc.send_signal(signal.SIGTERM)
+            rest = proc.stderr.read()
+            proc.stderr.close()
+            self.assertEqual(proc.wait(timeout=120), 0, "".join(seen) + rest)
+            self.assertNotIn("==", "".join(seen) + rest)
+        finally:
+            broker.cleanup()
+            gw.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -9,6 +9,7 @@ files; nothing here stands in for a part of the gateway.
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -77,10 +78,17 @@ def run(*argv, env=None, timeout=120, check=None, input=None):
     return done
 
 
+def free_port():
+    """A loopback port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Gateway:
     """A state directory, a config naming it, and an authority key pair, all under one temp dir."""
 
-    def __init__(self, demo_key=False, extra_config=""):
+    def __init__(self, demo_key=False, extra_config="", broker_port=None, broker_extra=""):
         self.dir = Path(tempfile.mkdtemp(prefix="firegate-it-"))
         self.state = self.dir / "state"
         self.key = self.dir / "authority.pem"
@@ -88,8 +96,14 @@ class Gateway:
         keygen = [FG_SIGN, "keygen"] + (["--demo"] if demo_key else []) + [self.key, self.pub]
         self.key_id = run(*keygen, check=0).stdout.split()[-1]
         self.config = self.dir / "firegate.conf"
+        # The daemon's socket and its broker stay inside the test: a port nothing listens on
+        # unless the test starts a broker there, and a runtime directory of its own.
+        self.run_dir = self.dir / "run"
+        port = broker_port if broker_port else free_port()
         self.config.write_text(f"[gateway]\nstate_dir = {self.state}\n{extra_config}"
-                               f"[registry]\nauthority_key = {self.pub}\n")
+                               f"[registry]\nauthority_key = {self.pub}\n"
+                               f"[broker]\nport = {port}\n{broker_extra}"
+                               f"[control]\nruntime_dir = {self.run_dir}\n")
 
     def firegate(self, *args, check=None, env=None, timeout=120, input=None):
         return run(BIN, "--config", self.config, *args, check=check, env=env, timeout=timeout,
