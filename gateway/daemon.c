@@ -31,6 +31,7 @@
 #include "log.h"
 #include "mqtt.h"
 #include "registry.h"
+#include "replay.h"
 #include "ruleset.h"
 
 #define N_BRIDGES 4
@@ -82,27 +83,19 @@ static void append(char *buf, size_t size, size_t *o, const char *s)
         *o += n;
 }
 
+/* The flags' names are replay's, so the journal and replay's output say the same words. */
 static void format_flags(unsigned flags, char *buf, size_t size)
 {
-        static const char *const names[] = {
-                "priority_rescue",
-                "unverified",
-                "unknown_detector",
-                "unknown_unit",
-                "verification_skipped",
-                "unconfirmed",
-                "reestablished",
-                "fail_safe",
-                "confirmed",
-        };
         size_t o = 0;
 
         buf[0] = '\0';
-        for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-                if (!(flags & (1u << i)))
+        for (unsigned i = 0; i < 32; i++) {
+                const char *name = replay_flag_name(1u << i);
+
+                if (!(flags & (1u << i)) || !name)
                         continue;
                 append(buf, size, &o, o ? "," : " [");
-                append(buf, size, &o, names[i]);
+                append(buf, size, &o, name);
         }
         if (o)
                 append(buf, size, &o, "]");
