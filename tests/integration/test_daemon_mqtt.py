@@ -9,6 +9,8 @@ broker, and the daemon reconnects and hears alarms again when it returns.
 
 import json
 import os
+import shutil
+import tempfile
 import queue
 import signal
 import subprocess
@@ -179,6 +181,40 @@ class DaemonWithBroker(unittest.TestCase):
         self.daemon.wait_for("building broker is reachable again", timeout=60)
         self.broker.publish("stat/apt_2_01_heat/RESULT", '{"Switch1":{"Action":"ON"}}')
         self.daemon.wait_for("critical: alarm f2-u01-heat")
+
+
+class DaemonWithTlsBroker(unittest.TestCase):
+    """The building broker over TLS: the daemon checks the broker's certificate against the
+    configured CA and hears alarms through it."""
+
+    def test_alarm_heard_over_tls(self):
+        broker = Broker(tls=True)
+        self.addCleanup(broker.cleanup)
+        gw = fgtest.Gateway(broker_port=broker.port, broker_extra=f"cafile = {broker.cafile}\n")
+        self.addCleanup(gw.cleanup)
+        gw.firegate("import", gw.bundle(floors=2, units_per_floor=2), check=0)
+        daemon = Daemon(gw)
+        self.addCleanup(daemon.stop)
+        daemon.wait_for("ready")
+        daemon.wait_for(f"building broker 127.0.0.1:{broker.port}: connected")
+        broker.publish("stat/apt_1_02_heat/RESULT", '{"Switch1":{"Action":"ON"}}')
+        daemon.wait_for("critical: alarm f1-u02-heat")
+
+    def test_broker_with_an_untrusted_certificate_is_refused(self):
+        broker = Broker(tls=True)
+        self.addCleanup(broker.cleanup)
+        other = Path(tempfile.mkdtemp(prefix="firegate-otherca-"))
+        self.addCleanup(shutil.rmtree, other, True)
+        from broker import make_ca_and_server_cert
+        wrong_ca = make_ca_and_server_cert(other)
+        gw = fgtest.Gateway(broker_port=broker.port, broker_extra=f"cafile = {wrong_ca}\n")
+        self.addCleanup(gw.cleanup)
+        daemon = Daemon(gw)
+        self.addCleanup(daemon.stop)
+        daemon.wait_for("ready")
+        time.sleep(3)
+        log = daemon.drain()
+        self.assertNotIn("connected,", log)
 
 
 if __name__ == "__main__":

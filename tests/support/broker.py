@@ -21,14 +21,39 @@ def free_port():
         return s.getsockname()[1]
 
 
+def make_ca_and_server_cert(directory):
+    """A throw-away CA and a server certificate for 127.0.0.1 (openssl, as an installer would)."""
+    d = Path(directory)
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", d / "ca.key", "-out", d / "ca.pem", "-days", "2",
+            "-subj", "/CN=firegate test CA")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", d / "server.key", "-out", d / "server.csr", "-subj", "/CN=127.0.0.1")
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", d / "server.csr", "-CA", d / "ca.pem", "-CAkey",
+            d / "ca.key", "-CAcreateserial", "-out", d / "server.pem", "-days", "2",
+            "-extfile", d / "san.ext")
+    return d / "ca.pem"
+
+
 class Broker:
-    def __init__(self):
+    def __init__(self, tls=False):
         self.dir = Path(tempfile.mkdtemp(prefix="firegate-broker-"))
         self.port = free_port()
         self.conf = self.dir / "mosquitto.conf"
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-                             f"persistence false\nlog_dest stderr\n"
-                             + ("user root\n" if os.geteuid() == 0 else ""))
+        self.cafile = make_ca_and_server_cert(self.dir) if tls else None
+        text = (f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+                "persistence false\nlog_dest stderr\n")
+        if tls:
+            text += (f"cafile {self.cafile}\ncertfile {self.dir / 'server.pem'}\n"
+                     f"keyfile {self.dir / 'server.key'}\n")
+        if os.geteuid() == 0:
+            text += "user root\n"
+        self.conf.write_text(text)
         self.proc = None
         self.start()
 
@@ -53,6 +78,8 @@ class Broker:
     def publish(self, topic, payload, retain=False, qos=1):
         argv = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-q", str(qos),
                 "-t", topic, "-m", payload]
+        if self.cafile:
+            argv += ["--cafile", str(self.cafile)]
         if retain:
             argv.append("-r")
         subprocess.run(argv, check=True, timeout=10)
