@@ -169,6 +169,19 @@ static void vwhy(struct decode_out *o, const char *fmt, va_list ap)
                 vsnprintf(o->why, o->why_len, fmt, ap);
 }
 
+int decode_subscribe(struct decoder *d, const char *const *filters, size_t n)
+{
+        if (d->n_subscriptions + n > DECODE_SUBSCRIPTIONS_MAX)
+                return -E2BIG; /* a programming error: raise DECODE_SUBSCRIPTIONS_MAX */
+        for (size_t i = 0; i < n; i++) {
+                if (asprintf(&d->subscriptions[d->n_subscriptions], "%s%s%s", d->base,
+                             *d->base ? "/" : "", filters[i]) < 0)
+                        return -ENOMEM;
+                d->n_subscriptions++;
+        }
+        return 0;
+}
+
 int decode_why(struct decode_out *o, const char *fmt, ...)
 {
         va_list ap;

@@ -143,13 +143,7 @@ static int subscriptions(struct decoder *d)
         static const char *const filters[] = {"+/binary_sensor/+/state", "+/sensor/+/state",
                                               "+/status"};
 
-        for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
-                if (asprintf(&d->subscriptions[i], "%s%s%s", d->base, *d->base ? "/" : "",
-                             filters[i]) < 0)
-                        return -ENOMEM;
-                d->n_subscriptions++;
-        }
-        return 0;
+        return decode_subscribe(d, filters, sizeof(filters) / sizeof(filters[0]));
 }
 
 const struct decode_ops decode_esphome_ops = {

@@ -72,6 +72,10 @@ int decode_size(struct decode_out *o, size_t len, size_t cap);
 
 /* Sets the reason, unless one was already given (the first problem of a message is the one
  * said). Returns -EBADMSG, so that `return decode_why(o, ...)` refuses in one step. */
+/* Adds the topic filters @filters, each under the decoder's base topic, to its subscriptions.
+ * Returns 0, -E2BIG past DECODE_SUBSCRIPTIONS_MAX, or -ENOMEM. */
+int decode_subscribe(struct decoder *d, const char *const *filters, size_t n);
+
 int decode_why(struct decode_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Like decode_why(), but replaces a reason given before: for the explanation of a message that

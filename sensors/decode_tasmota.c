@@ -335,13 +335,7 @@ static int subscriptions(struct decoder *d)
         static const char *const filters[] = {"tele/+/SENSOR", "tele/+/STATE", "tele/+/LWT",
                                               "stat/+/RESULT"};
 
-        for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
-                if (asprintf(&d->subscriptions[i], "%s%s%s", d->base, *d->base ? "/" : "",
-                             filters[i]) < 0)
-                        return -ENOMEM;
-                d->n_subscriptions++;
-        }
-        return 0;
+        return decode_subscribe(d, filters, sizeof(filters) / sizeof(filters[0]));
 }
 
 const struct decode_ops decode_tasmota_ops = {
