@@ -77,6 +77,7 @@ int cmd_replay(struct cli *cli, int argc, char **argv);
 int cmd_acknowledge(struct cli *cli, int argc, char **argv);
 int cmd_silence(struct cli *cli, int argc, char **argv);
 int cmd_reset(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_decode(struct cli *cli, int argc, char **argv);
 int cmd_incidents(struct cli *cli, int argc, char **argv);
 

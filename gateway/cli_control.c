@@ -1,17 +1,57 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cli_control: `firegate acknowledge|silence|reset TARGET`, which ask the running daemon to act
- * through its control socket (control.h). The daemon records who asked from the socket's peer
- * credentials; nothing here claims an identity.
+ * through its control socket (control.h), and `firegate status`, which shows what it sees now.
+ * The daemon records who asked from the socket's peer credentials; nothing here claims an
+ * identity.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "control.h"
 #include "log.h"
+#include "table.h"
+
+/* Asks the daemon; on "ok", *@body is what follows the first line (owned by *@reply). Returns
+ * a CLI exit code, the failure said. */
+static int ask(struct cli *cli, const char *verb, const char *target, char **reply, char **body)
+{
+        char path[512], *nl;
+        int r;
+
+        *reply = NULL;
+        r = cli_config(cli);
+        if (r != CLI_EXIT_OK)
+                return r;
+        snprintf(path, sizeof(path), "%s/%s", cli->config->runtime_dir, CONTROL_SOCKET_NAME);
+        r = control_call(path, verb, target, reply);
+        if (r == -ENOENT || r == -ECONNREFUSED) {
+                log_error("%s: no daemon is listening (is firegate run active?)", path);
+                return CLI_EXIT_FAILURE;
+        }
+        if (r < 0) {
+                log_error_errno(r, "%s: cannot reach the daemon", path);
+                return CLI_EXIT_FAILURE;
+        }
+        nl = strchr(*reply, '\n');
+        if (nl)
+                *nl = '\0';
+        *body = nl ? nl + 1 : *reply + strlen(*reply);
+        if (strncmp(*reply, "ok ", 3) == 0)
+                return CLI_EXIT_OK;
+        if (strncmp(*reply, "refused ", 8) == 0) {
+                log_error("%s", *reply + 8);
+                return CLI_EXIT_REFUSED;
+        }
+        log_error("the daemon answered: %s", *reply);
+        return CLI_EXIT_FAILURE;
+}
 
 static int control_command(struct cli *cli, const char *verb, int argc, char **argv)
 {
@@ -19,7 +59,7 @@ static int control_command(struct cli *cli, const char *verb, int argc, char **a
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
-        char path[512], reply[CONTROL_LINE_MAX];
+        char *reply, *body;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -39,29 +79,11 @@ static int control_command(struct cli *cli, const char *verb, int argc, char **a
         }
         if (optind + 1 != argc)
                 return cli_usage_error(verb, "expected exactly one TARGET");
-        r = cli_config(cli);
-        if (r != CLI_EXIT_OK)
-                return r;
-        snprintf(path, sizeof(path), "%s/%s", cli->config->runtime_dir, CONTROL_SOCKET_NAME);
-        r = control_call(path, verb, argv[optind], reply, sizeof(reply));
-        if (r == -ENOENT || r == -ECONNREFUSED) {
-                log_error("%s: no daemon is listening (is firegate run active?)", path);
-                return CLI_EXIT_FAILURE;
-        }
-        if (r < 0) {
-                log_error_errno(r, "%s: cannot reach the daemon", path);
-                return CLI_EXIT_FAILURE;
-        }
-        if (strncmp(reply, "ok ", 3) == 0) {
+        r = ask(cli, verb, argv[optind], &reply, &body);
+        if (r == CLI_EXIT_OK)
                 printf("%s\n", reply + 3);
-                return CLI_EXIT_OK;
-        }
-        if (strncmp(reply, "refused ", 8) == 0) {
-                log_error("%s", reply + 8);
-                return CLI_EXIT_REFUSED;
-        }
-        log_error("the daemon answered: %s", reply);
-        return CLI_EXIT_FAILURE;
+        free(reply);
+        return r;
 }
 
 int cmd_acknowledge(struct cli *cli, int argc, char **argv)
@@ -77,4 +99,168 @@ int cmd_silence(struct cli *cli, int argc, char **argv)
 int cmd_reset(struct cli *cli, int argc, char **argv)
 {
         return control_command(cli, "reset", argc, argv);
+}
+
+static const char *utc_text(json_int_t ms, char *buf, size_t size)
+{
+        time_t t = (time_t)(ms / 1000);
+        struct tm tm;
+
+        if (ms <= 0 || !gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+                return NULL;
+        return buf;
+}
+
+static int print_detectors(json_t *list, enum table_format fmt)
+{
+        static const char *const cols[] = {"id",     "unit",     "floor",   "state",      "bridge",
+                                           "device", "readings", "refused", "refused_at", "why"};
+        struct table *t = table_new(sizeof(cols) / sizeof(cols[0]), cols);
+        size_t i;
+        json_t *det;
+        int r = 0;
+
+        if (!t)
+                return -ENOMEM;
+        json_array_foreach(list, i, det)
+        {
+                char when[32];
+                const char *why = json_string_value(json_object_get(det, "why"));
+
+                r = table_row(t);
+                for (size_t c = 0; r == 0 && c < 2; c++)
+                        r = table_text(t, json_string_value(json_object_get(det, cols[c])));
+                if (r == 0)
+                        r = table_int(t, json_integer_value(json_object_get(det, "floor")));
+                for (size_t c = 3; r == 0 && c < 6; c++)
+                        r = table_text(t, json_string_value(json_object_get(det, cols[c])));
+                if (r == 0)
+                        r = table_int(t, json_integer_value(json_object_get(det, "readings")));
+                if (r == 0)
+                        r = table_int(t, json_integer_value(json_object_get(det, "refused")));
+                if (r == 0)
+                        r = table_text(
+                                t, utc_text(json_integer_value(json_object_get(det, "refused_at")),
+                                            when, sizeof(when)));
+                if (r == 0)
+                        r = table_text(t, why && *why ? why : NULL);
+                if (r < 0)
+                        break;
+        }
+        if (r == 0)
+                r = table_print(t, fmt, stdout);
+        table_free(t);
+        return r;
+}
+
+static void print_summary(json_t *st)
+{
+        json_t *broker = json_object_get(st, "building_broker"),
+               *msgs = json_object_get(st, "messages"),
+               *states = json_object_get(st, "detectors_by_state"),
+               *sounding = json_object_get(st, "sounding"), *v;
+        const char *key, *sep = "";
+        size_t i;
+
+        printf("gateway          %s, up %lld s\n",
+               json_string_value(json_object_get(st, "gateway")),
+               (long long)json_integer_value(json_object_get(st, "uptime_s")));
+        printf("building broker  %s:%lld, %s\n", json_string_value(json_object_get(broker, "host")),
+               (long long)json_integer_value(json_object_get(broker, "port")),
+               json_is_true(json_object_get(broker, "connected")) ? "connected" : "NOT CONNECTED");
+        printf("messages        ");
+        json_object_foreach(msgs, key, v)
+        {
+                printf("%s %s %lld", sep, key, (long long)json_integer_value(v));
+                sep = ",";
+        }
+        printf("\ndetectors       ");
+        sep = "";
+        json_object_foreach(states, key, v)
+        {
+                printf("%s %s %lld", sep, key, (long long)json_integer_value(v));
+                sep = ",";
+        }
+        printf("\nsounding%s\n", json_array_size(sounding) ? "" : "         none");
+        json_array_foreach(sounding, i, v)
+        {
+                printf("  %s on %s\n", json_string_value(json_object_get(v, "sounder")),
+                       json_string_value(json_object_get(v, "topic")));
+        }
+}
+
+int cmd_status(struct cli *cli, int argc, char **argv)
+{
+        static const struct option options[] = {
+                {"detectors", no_argument, NULL, 'd'},
+                {"json", no_argument, NULL, 'j'},
+                {"csv", no_argument, NULL, 'c'},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        enum table_format fmt = TABLE_TEXT;
+        bool detectors = false;
+        char *reply = NULL, *body;
+        json_t *st = NULL;
+        json_error_t err;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+                switch (c) {
+                case 'd':
+                        detectors = true;
+                        break;
+                case 'j':
+                        fmt = TABLE_JSON;
+                        break;
+                case 'c':
+                        fmt = TABLE_CSV;
+                        break;
+                case 'h':
+                        printf("Usage: firegate [--config PATH] status [--detectors] "
+                               "[--json|--csv]\n\n"
+                               "Shows what the running daemon sees now: the building broker, the\n"
+                               "messages it received and refused (malformed, over the size cap, "
+                               "on\n"
+                               "unknown topics, from devices not in the registry), detectors by\n"
+                               "state and the sounders sounding. With --detectors, one row per\n"
+                               "detector: its state, the readings it gave and the messages "
+                               "refused\n"
+                               "from it, with the last reason. Counters start at the daemon's "
+                               "start.\n"
+                               "--json prints the daemon's whole answer.\n");
+                        return CLI_EXIT_OK;
+                default:
+                        return cli_usage_error("status", "unknown option or missing argument");
+                }
+        }
+        if (optind != argc)
+                return cli_unexpected("status", optind);
+        if (fmt == TABLE_CSV && !detectors)
+                return cli_usage_error("status", "--csv goes with --detectors");
+        r = ask(cli, "status", detectors || fmt == TABLE_JSON ? "all" : "summary", &reply, &body);
+        if (r != CLI_EXIT_OK)
+                goto out;
+        st = json_loads(body, JSON_REJECT_DUPLICATES, &err);
+        if (!json_is_object(st)) {
+                log_error("the daemon's status is not JSON: %s", err.text);
+                r = CLI_EXIT_FAILURE;
+                goto out;
+        }
+        if (fmt == TABLE_JSON && !detectors)
+                r = json_dumpf(st, stdout, JSON_INDENT(2)) < 0 ? -EIO : 0;
+        else if (detectors)
+                r = print_detectors(json_object_get(st, "detectors"), fmt);
+        else
+                print_summary(st);
+        if (fmt == TABLE_JSON && !detectors)
+                putchar('\n');
+        if (r < 0) {
+                log_error_errno(r, "cannot print the status");
+                r = CLI_EXIT_FAILURE;
+        }
+out:
+        json_decref(st);
+        free(reply);
+        return r;
 }

@@ -64,6 +64,7 @@ struct config_key {
         long min, max;             /* an integer's range; max is a path's length */
         bool size_suffixes;
         bool may_be_empty; /* an empty value is a value (no user name, no TLS) */
+        bool repeated;     /* a key of [sounder NAME]: offset is into struct config_sounder */
         const char *help;
 };
 
@@ -251,45 +252,6 @@ static const struct config_key config_keys[] = {
                 .help = "Prefix of firegate's own generic detector messages (docs/bridges.md).",
         },
         {
-                .section = "sounder",
-                .name = "output",
-                .type = CONFIG_TEXT,
-                .offset = offsetof(struct config, sounder_output),
-                .default_value = "building-sounder",
-                .max = 64,
-                .help = "The rules' [output] that drives this sounder.",
-        },
-        {
-                .section = "sounder",
-                .name = "topic",
-                .type = CONFIG_TEXT,
-                .offset = offsetof(struct config, sounder_topic),
-                .default_value = "",
-                .max = 200,
-                .may_be_empty = true,
-                .help = "MQTT topic that commands the sounder, e.g. zigbee2mqtt/<siren>/set; "
-                        "empty: none.",
-        },
-        {
-                .section = "sounder",
-                .name = "on_payload",
-                .type = CONFIG_TEXT,
-                .offset = offsetof(struct config, sounder_on),
-                .default_value = "{\"warning\":{\"mode\":\"fire\",\"level\":\"very_high\","
-                                 "\"strobe\":true,\"duration\":1800}}",
-                .max = 400,
-                .help = "What turns it on (Zigbee2MQTT's warning for a siren by default).",
-        },
-        {
-                .section = "sounder",
-                .name = "off_payload",
-                .type = CONFIG_TEXT,
-                .offset = offsetof(struct config, sounder_off),
-                .default_value = "{\"warning\":{\"mode\":\"stop\",\"duration\":0}}",
-                .max = 400,
-                .help = "What turns it off.",
-        },
-        {
                 .section = "control",
                 .name = "runtime_dir",
                 .type = CONFIG_PATH,
@@ -298,9 +260,54 @@ static const struct config_key config_keys[] = {
                 .max = CONFIG_PATH_MAX - (long)sizeof("/control.sock"),
                 .help = "Directory of the daemon's control socket (systemd's RuntimeDirectory).",
         },
+        /* [sounder NAME]: repeated sections, whose keys stay last (CONFIG_KEY_COUNT). */
+        {
+                .section = "sounder",
+                .repeated = true,
+                .name = "output",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config_sounder, output),
+                .default_value = "building-sounder",
+                .max = 64,
+                .help = "The rules' [output] that drives this sounder.",
+        },
+        {
+                .section = "sounder",
+                .repeated = true,
+                .name = "topic",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config_sounder, topic),
+                .default_value = "",
+                .max = 200,
+                .may_be_empty = true,
+                .help = "MQTT topic that commands the sounder, e.g. zigbee2mqtt/<siren>/set; "
+                        "{unit} and {floor} are filled in from the output's zone.",
+        },
+        {
+                .section = "sounder",
+                .repeated = true,
+                .name = "on_payload",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config_sounder, on_payload),
+                .default_value = "{\"warning\":{\"mode\":\"fire\",\"level\":\"very_high\","
+                                 "\"strobe\":true,\"duration\":1800}}",
+                .max = 400,
+                .help = "What turns it on (Zigbee2MQTT's warning for a siren by default).",
+        },
+        {
+                .section = "sounder",
+                .repeated = true,
+                .name = "off_payload",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config_sounder, off_payload),
+                .default_value = "{\"warning\":{\"mode\":\"stop\",\"duration\":0}}",
+                .max = 400,
+                .help = "What turns it off.",
+        },
 };
 
-_Static_assert(ARRAY_SIZE(config_keys) == CONFIG_KEY_COUNT, "CONFIG_KEY_COUNT in config.h");
+_Static_assert(ARRAY_SIZE(config_keys) == CONFIG_KEY_COUNT + CONFIG_SOUNDER_KEY_COUNT,
+               "CONFIG_KEY_COUNT and CONFIG_SOUNDER_KEY_COUNT in config.h");
 
 #define KEY_NONE SIZE_MAX
 
@@ -330,20 +337,29 @@ static bool config_key_is_string(const struct config_key *k)
         return false;
 }
 
-static void *config_field(struct config *c, const struct config_key *k)
+/* @base is the struct config, or for a repeated key its struct config_sounder. */
+static void *config_field(void *base, const struct config_key *k)
 {
-        return (char *)c + k->offset;
+        return (char *)base + k->offset;
 }
 
-static const void *config_field_const(const struct config *c, const struct config_key *k)
+/* The kind of a section header: "sounder kitchen" is of kind "sounder". */
+static size_t section_kind_len(const char *section)
 {
-        return (const char *)c + k->offset;
+        return strcspn(section, " \t");
+}
+
+static bool section_is(const char *section, const char *kind)
+{
+        size_t len = section_kind_len(section);
+
+        return strlen(kind) == len && strncmp(section, kind, len) == 0;
 }
 
 static size_t config_key_find(const char *section, const char *name)
 {
         for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++)
-                if (strcmp(config_keys[i].section, section) == 0 &&
+                if (section_is(section, config_keys[i].section) &&
                     strcmp(config_keys[i].name, name) == 0)
                         return i;
         return KEY_NONE;
@@ -380,8 +396,7 @@ static void config_report_unknown_key(struct config_parse *p, const char *sectio
 
                 if (strcmp(k->name, name) == 0)
                         elsewhere = k;
-                else if (!typo && strcmp(k->section, section) == 0 &&
-                         inifile_similar(name, k->name))
+                else if (!typo && section_is(section, k->section) && inifile_similar(name, k->name))
                         typo = k;
         }
         if (!*section)
@@ -518,10 +533,10 @@ static int parse_integer(const struct config_key *k, const char *value, long *ou
 
 /* Sets the field of @k from @value, text as in the file. Returns 0, -ENOMEM, or -EINVAL with
  * the reason in @why. */
-static int config_set(struct config *c, const struct config_key *k, const char *value,
-                      const char *dir, char *why, size_t why_len)
+static int config_set(void *base, const struct config_key *k, const char *value, const char *dir,
+                      char *why, size_t why_len)
 {
-        void *field = config_field(c, k);
+        void *field = config_field(base, k);
         char expected[128], reason[128];
         regex_t re;
         int r;
@@ -593,7 +608,7 @@ static int config_derive(struct config *c)
 {
         size_t len = strlen(c->state_dir);
 
-        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+        for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
                 const struct config_key *k = &config_keys[i];
                 char **field = config_field(c, k);
 
@@ -618,7 +633,7 @@ static struct config *config_alloc_defaults(void)
 
         if (!c)
                 return NULL;
-        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+        for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
                 if (config_set(c, &config_keys[i], config_keys[i].default_value, "/", why,
                                sizeof(why)) < 0) {
                         config_free(c);
@@ -643,17 +658,72 @@ void config_free(struct config *c)
 {
         if (!c)
                 return;
-        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++)
+        for (size_t i = 0; i < CONFIG_KEY_COUNT; i++)
                 if (config_key_is_string(&config_keys[i]))
                         free(*(char **)config_field(c, &config_keys[i]));
+        for (size_t s = 0; s < c->n_sounders; s++) {
+                for (size_t i = CONFIG_KEY_COUNT; i < ARRAY_SIZE(config_keys); i++)
+                        free(*(char **)config_field(&c->sounders[s], &config_keys[i]));
+                free(c->sounders[s].name);
+        }
+        free(c->sounders);
         free(c->path);
         free(c);
+}
+
+/* A [sounder NAME] header: a new sounder holding the defaults of its keys. */
+static int config_add_sounder(struct config_parse *p, const char *section, unsigned line)
+{
+        const char *name = section + section_kind_len(section);
+        struct config *c = p->c;
+        struct config_sounder *snd, *grown;
+        char why[WHY_MAX];
+        int r;
+
+        name += strspn(name, " \t");
+        if (!*name)
+                name = "sounder";
+        if (strlen(name) > GATEWAY_ID_MAX || name[strspn(name, GATEWAY_ID_CHARS)] != '\0') {
+                diag_add(p->d, p->path, line,
+                         "invalid sounder name '%s': expected 1 to %d of the characters A-Z a-z "
+                         "0-9 . _ -",
+                         name, GATEWAY_ID_MAX);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < c->n_sounders; i++)
+                if (strcmp(c->sounders[i].name, name) == 0) {
+                        diag_add(p->d, p->path, line, "duplicate [sounder %s]: first at line %u",
+                                 name, c->sounders[i].line);
+                        return -EINVAL;
+                }
+        if (c->n_sounders == CONFIG_SOUNDERS_MAX) {
+                diag_add(p->d, p->path, line, "too many sounders: at most %d", CONFIG_SOUNDERS_MAX);
+                return -EINVAL;
+        }
+        grown = realloc(c->sounders, (c->n_sounders + 1) * sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        c->sounders = grown;
+        snd = &c->sounders[c->n_sounders];
+        *snd = (struct config_sounder){.line = line, .name = strdup(name)};
+        c->n_sounders++;
+        if (!snd->name)
+                return -ENOMEM;
+        for (size_t i = CONFIG_KEY_COUNT; i < ARRAY_SIZE(config_keys); i++) {
+                r = config_set(snd, &config_keys[i], config_keys[i].default_value, "/", why,
+                               sizeof(why));
+                if (r < 0)
+                        return r == -EINVAL ? -ENOMEM : r;
+        }
+        return 0;
 }
 
 static int config_section_ok(void *user, const char *section, unsigned line)
 {
         struct config_parse *p = user;
 
+        if (section_is(section, "sounder"))
+                return config_add_sounder(p, section, line);
         if (config_section_known(section))
                 return 0;
         config_report_unknown_section(p, section, line);
@@ -668,20 +738,79 @@ static int config_handle_key(void *user, const char *section, const char *name, 
         char why[WHY_MAX];
         int r;
 
+        void *base = p->c;
+        unsigned *set_line;
+
         i = config_key_find(section, name);
         if (i == KEY_NONE) {
                 config_report_unknown_key(p, section, name, line);
                 return -EINVAL;
         }
-        if (p->c->set_line[i]) {
+        if (config_keys[i].repeated) {
+                /* Keys come under the header config_add_sounder() just accepted. */
+                base = &p->c->sounders[p->c->n_sounders - 1];
+                set_line = &p->c->sounders[p->c->n_sounders - 1].set_line[i - CONFIG_KEY_COUNT];
+        } else {
+                set_line = &p->c->set_line[i];
+        }
+        if (*set_line) {
                 diag_add(p->d, p->path, line, "duplicate key '%s' in [%s]: first set at line %u",
-                         name, section, p->c->set_line[i]);
+                         name, section, *set_line);
                 return -EINVAL;
         }
-        p->c->set_line[i] = line;
-        r = config_set(p->c, &config_keys[i], value, p->dir, why, sizeof(why));
+        *set_line = line;
+        r = config_set(base, &config_keys[i], value, p->dir, why, sizeof(why));
         if (r == -EINVAL)
                 diag_add(p->d, p->path, line, "%s", why);
+        return r;
+}
+
+/* A sounder's topic: where it is published, so no wildcards; {unit} and {floor} are the only
+ * placeholders. Returns 0 or -EINVAL with the reason in @why. */
+static int check_sounder_topic(const char *topic, char *why, size_t len)
+{
+        static const char *const placeholders[] = {"{unit}", "{floor}"};
+
+        if (!*topic) {
+                snprintf(why, len, "needs topic = the MQTT topic that commands it");
+                return -EINVAL;
+        }
+        if (strpbrk(topic, "+#")) {
+                snprintf(why, len, "topic '%s' has an MQTT wildcard (+ or #)", topic);
+                return -EINVAL;
+        }
+        for (const char *b = strchr(topic, '{'); b; b = strchr(b + 1, '{')) {
+                size_t i;
+
+                for (i = 0; i < ARRAY_SIZE(placeholders); i++)
+                        if (strncmp(b, placeholders[i], strlen(placeholders[i])) == 0)
+                                break;
+                if (i == ARRAY_SIZE(placeholders)) {
+                        snprintf(why, len,
+                                 "topic '%s': unknown placeholder at '%.20s' (expected "
+                                 "{unit} or {floor})",
+                                 topic, b);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+static int config_check_sounders(struct config_parse *p)
+{
+        size_t topic = config_key_find("sounder", "topic") - CONFIG_KEY_COUNT;
+        char why[WHY_MAX];
+        int r = 0;
+
+        for (size_t i = 0; i < p->c->n_sounders; i++) {
+                const struct config_sounder *snd = &p->c->sounders[i];
+                unsigned line = snd->set_line[topic] ? snd->set_line[topic] : snd->line;
+
+                if (check_sounder_topic(snd->topic, why, sizeof(why)) < 0) {
+                        diag_add(p->d, p->path, line, "[sounder %s] %s", snd->name, why);
+                        r = -EINVAL;
+                }
+        }
         return r;
 }
 
@@ -731,6 +860,8 @@ int config_load(const char *path, struct diag *d, struct config **out)
                 goto out_free_config;
         }
         r = inifile_parse(path, CONFIG_FILE_MAX, &ops, &p, d);
+        if (r == 0 || r == -EINVAL)
+                r = config_check_sounders(&p) < 0 ? -EINVAL : r;
         if (r < 0)
                 goto out_free_config;
         r = config_derive(p.c);
@@ -745,9 +876,9 @@ out_free_dir:
         return r;
 }
 
-static void config_print_value(const struct config *c, const struct config_key *k, FILE *out)
+static void config_print_value(const void *base, const struct config_key *k, FILE *out)
 {
-        const void *field = config_field_const(c, k);
+        const void *field = (const char *)base + k->offset;
         const char *s;
 
         switch (k->type) {
@@ -767,6 +898,17 @@ static void config_print_value(const struct config *c, const struct config_key *
         }
 }
 
+static void config_print_key(const struct config *c, const struct config_key *k, const void *base,
+                             unsigned set_line, FILE *out)
+{
+        fprintf(out, "# %s\n", k->help);
+        if (set_line)
+                fprintf(out, "# set in %s:%u\n", c->path ? c->path : "?", set_line);
+        else
+                fprintf(out, "# default\n");
+        config_print_value(base, k, out);
+}
+
 void config_print(const struct config *c, FILE *out)
 {
         const char *section = NULL;
@@ -776,26 +918,29 @@ void config_print(const struct config *c, FILE *out)
                         c->path);
         else
                 fprintf(out, "# firegate settings in effect: the embedded defaults.\n");
-        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+        for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
                 const struct config_key *k = &config_keys[i];
 
                 if (!section || strcmp(section, k->section) != 0) {
                         section = k->section;
                         fprintf(out, "\n[%s]\n", section);
                 }
-                fprintf(out, "# %s\n", k->help);
-                if (c->set_line[i])
-                        fprintf(out, "# set in %s:%u\n", c->path ? c->path : "?", c->set_line[i]);
-                else
-                        fprintf(out, "# default\n");
-                config_print_value(c, k, out);
+                config_print_key(c, k, c, c->set_line[i], out);
+        }
+        if (!c->n_sounders)
+                fprintf(out, "\n# No [sounder NAME]: no MQTT sounder is commanded.\n");
+        for (size_t s = 0; s < c->n_sounders; s++) {
+                fprintf(out, "\n[sounder %s]\n", c->sounders[s].name);
+                for (size_t i = CONFIG_KEY_COUNT; i < ARRAY_SIZE(config_keys); i++)
+                        config_print_key(c, &config_keys[i], &c->sounders[s],
+                                         c->sounders[s].set_line[i - CONFIG_KEY_COUNT], out);
         }
 }
 
 const char *config_where(const struct config *c, const char *section, const char *name, char *buf,
                          size_t size)
 {
-        for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+        for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
                 if (strcmp(config_keys[i].section, section) != 0 ||
                     strcmp(config_keys[i].name, name) != 0)
                         continue;

@@ -21,7 +21,25 @@
 #define CONFIG_ENV          "FIREGATE_CONFIG"
 
 /* Number of keys in config.c's table; a static assertion there keeps the two equal. */
-#define CONFIG_KEY_COUNT 24
+#define CONFIG_KEY_COUNT 20
+/* Keys of one [sounder NAME] section, the last ones in config.c's table. */
+#define CONFIG_SOUNDER_KEY_COUNT 4
+/* The most [sounder NAME] sections a config may hold. */
+#define CONFIG_SOUNDERS_MAX 64
+
+/* An MQTT sounder: a Zigbee2MQTT siren, or any device that takes a command on a topic. It
+ * follows one of the rules' [output] sections. The topic may hold {unit} and {floor}, filled in
+ * from the output's zone, so one section serves the siren of every unit when its output
+ * follows each-unit (docs/daemon.md). */
+struct config_sounder {
+        char *name;        /* [sounder NAME]; "sounder" for a bare [sounder] */
+        char *output;      /* output = ; default building-sounder */
+        char *topic;       /* topic = ; required */
+        char *on_payload;  /* on_payload = ; Zigbee2MQTT's siren warning by default */
+        char *off_payload; /* off_payload = */
+        unsigned line;     /* of its header */
+        unsigned set_line[CONFIG_SOUNDER_KEY_COUNT];
+};
 
 struct config {
         char *path; /* the file read, or NULL when running on embedded defaults */
@@ -55,11 +73,9 @@ struct config {
         char *esphome_prefix; /* esphome_prefix = ; empty by default */
         char *generic_prefix; /* generic_prefix = ; default firegate/detectors */
 
-        /* [sounder]: an MQTT sounder (a Zigbee2MQTT siren, or any topic) driven by an output */
-        char *sounder_output; /* output = ; default building-sounder */
-        char *sounder_topic;  /* topic = ; empty: none */
-        char *sounder_on;     /* on_payload = */
-        char *sounder_off;    /* off_payload = */
+        /* [sounder NAME], any number of them in file order; none by default */
+        struct config_sounder *sounders;
+        size_t n_sounders;
 
         /* [control] */
         char *runtime_dir; /* runtime_dir = ; default /run/firegate: the control socket's home */

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * control: the control socket's two ends. The server side lives on the daemon's loop: the
- * listening socket and each connection are I/O sources, reads are non-blocking, a request is one
- * short line, so a slow or hostile client can hold neither the loop nor much memory. At most
- * CONTROL_CONNECTIONS_MAX connections are served at once; more wait in the kernel's backlog.
+ * listening socket and each connection are I/O sources, reads and writes are non-blocking, a
+ * request is one short line, and a connection lives at most CONTROL_CONNECTION_TIMEOUT_US, so a
+ * slow or hostile client can hold neither the loop nor a connection slot nor much memory. At
+ * most CONTROL_CONNECTIONS_MAX connections are served at once; more wait in the kernel's
+ * backlog.
  */
 #include "control.h"
 
@@ -22,17 +24,22 @@
 #include "fileio.h"
 #include "log.h"
 
-#define CONTROL_CONNECTIONS_MAX 16
+#define CONTROL_CONNECTIONS_MAX       16
+#define CONTROL_CONNECTION_TIMEOUT_US (10 * 1000000ULL)
+/* A status reply for the largest building is a few hundred KiB; more is a broken daemon. */
+#define CONTROL_REPLY_MAX (16 * 1024 * 1024)
 
 struct control;
 
 struct conn {
         struct control *c;
         int fd;
-        sd_event_source *io;
+        sd_event_source *io, *timeout;
         char buf[CONTROL_LINE_MAX];
         size_t used;
         char who[96];
+        char *out; /* the reply, once the request is read */
+        size_t out_len, out_sent;
 };
 
 struct control {
@@ -53,36 +60,73 @@ static void conn_close(struct conn *k)
                 if (c->conns[i] == k)
                         c->conns[i] = NULL;
         sd_event_source_disable_unref(k->io);
+        sd_event_source_disable_unref(k->timeout);
         close(k->fd);
+        free(k->out);
         free(k);
         sd_event_source_set_enabled(c->listen_io, SD_EVENT_ON);
 }
 
-static void conn_reply(struct conn *k, const char *line)
+/* Sends what the socket takes now; the rest when it is writable again. Returns true when the
+ * connection is done with (all sent, or the client gone). */
+static bool conn_flush(struct conn *k)
 {
-        char out[CONTROL_LINE_MAX + 2];
-        int n = snprintf(out, sizeof(out), "%s\n", line);
+        while (k->out_sent < k->out_len) {
+                ssize_t n = send(k->fd, k->out + k->out_sent, k->out_len - k->out_sent,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
 
-        /* One short line into an empty socket buffer: it fits, and a client that does not read
-         * it only loses its own answer. */
-        if (n > 0 && send(k->fd, out, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-                log_debug("control: a client went away before its reply");
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN) {
+                        sd_event_source_set_io_events(k->io, EPOLLOUT);
+                        return false;
+                }
+                if (n <= 0) {
+                        log_debug("control: a client went away before its reply");
+                        return true;
+                }
+                k->out_sent += (size_t)n;
+        }
+        return true;
 }
 
-static void conn_request(struct conn *k)
+static void conn_request(struct conn *k, bool too_long)
 {
-        char reply[CONTROL_LINE_MAX], *space, *verb = k->buf, *target;
+        char *space, *verb = k->buf, *target;
+        FILE *reply = open_memstream(&k->out, &k->out_len);
 
-        space = strchr(k->buf, ' ');
-        if (!space) {
-                conn_reply(k, "refused a request is a verb and a target");
+        if (!reply) {
+                log_error_errno(-errno, "control: cannot answer a request");
                 return;
         }
-        *space = '\0';
-        target = space + 1;
-        reply[0] = '\0';
-        k->c->fn(k->c->ctx, verb, target, k->who, reply, sizeof(reply));
-        conn_reply(k, reply);
+        space = strchr(k->buf, ' ');
+        if (too_long) {
+                fputs("refused the request is too long", reply);
+        } else if (!space) {
+                fputs("refused a request is a verb and a target", reply);
+        } else {
+                *space = '\0';
+                target = space + 1;
+                k->c->fn(k->c->ctx, verb, target, k->who, reply);
+        }
+        fputc('\n', reply);
+        if (fclose(reply) != 0) {
+                /* Out of memory: the client gets no answer, and says so. */
+                free(k->out);
+                k->out = NULL;
+                k->out_len = 0;
+        }
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct conn *k = userdata;
+
+        (void)s;
+        (void)usec;
+        log_debug("control: %s held a connection too long; closed", k->who);
+        conn_close(k);
+        return 0;
 }
 
 static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -92,7 +136,13 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         char *nl;
 
         (void)s;
-        (void)revents;
+        if (k->out) {
+                if (revents & EPOLLOUT && conn_flush(k))
+                        conn_close(k);
+                else if (revents & (EPOLLHUP | EPOLLERR))
+                        conn_close(k);
+                return 0;
+        }
         n = read(fd, k->buf + k->used, sizeof(k->buf) - 1 - k->used);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return 0;
@@ -107,11 +157,9 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 return 0;
         if (nl)
                 *nl = '\0';
-        if (!nl)
-                conn_reply(k, "refused the request is too long");
-        else
-                conn_request(k);
-        conn_close(k);
+        conn_request(k, !nl);
+        if (!k->out || conn_flush(k))
+                conn_close(k);
         return 0;
 }
 
@@ -161,7 +209,11 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
         k->fd = cfd;
         peer_name(cfd, k->who, sizeof(k->who));
         r = sd_event_add_io(c->event, &k->io, cfd, EPOLLIN, on_conn, k);
+        if (r >= 0)
+                r = sd_event_add_time_relative(c->event, &k->timeout, CLOCK_MONOTONIC,
+                                               CONTROL_CONNECTION_TIMEOUT_US, 0, on_timeout, k);
         if (r < 0) {
+                sd_event_source_disable_unref(k->io);
                 close(cfd);
                 free(k);
                 return 0;
@@ -235,7 +287,9 @@ void control_free(struct control *c)
         for (size_t i = 0; i < CONTROL_CONNECTIONS_MAX; i++)
                 if (c->conns[i]) {
                         sd_event_source_disable_unref(c->conns[i]->io);
+                        sd_event_source_disable_unref(c->conns[i]->timeout);
                         close(c->conns[i]->fd);
+                        free(c->conns[i]->out);
                         free(c->conns[i]);
                 }
         sd_event_source_disable_unref(c->listen_io);
@@ -248,14 +302,14 @@ void control_free(struct control *c)
         free(c);
 }
 
-int control_call(const char *path, const char *verb, const char *target, char *reply,
-                 size_t reply_len)
+int control_call(const char *path, const char *verb, const char *target, char **reply)
 {
         struct sockaddr_un addr = {.sun_family = AF_UNIX};
-        char line[CONTROL_LINE_MAX];
-        size_t used = 0;
+        char line[CONTROL_LINE_MAX], *buf = NULL;
+        size_t used = 0, size = 0;
         int fd, n, r = 0;
 
+        *reply = NULL;
         if (strlen(path) >= sizeof(addr.sun_path))
                 return -ENAMETOOLONG;
         n = snprintf(line, sizeof(line), "%s %s\n", verb, target);
@@ -268,22 +322,46 @@ int control_call(const char *path, const char *verb, const char *target, char *r
         if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
             fileio_write_all(fd, line, (size_t)n) < 0) {
                 r = -errno;
-                goto out_close;
+                goto out;
         }
-        while (used + 1 < reply_len) {
-                ssize_t got = read(fd, reply + used, reply_len - 1 - used);
+        for (;;) {
+                ssize_t got;
 
+                if (used + 1 >= size) {
+                        char *grown;
+
+                        if (size >= CONTROL_REPLY_MAX) {
+                                r = -EMSGSIZE;
+                                goto out;
+                        }
+                        size = size ? size * 2 : 4096;
+                        grown = realloc(buf, size);
+                        if (!grown) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        buf = grown;
+                }
+                got = read(fd, buf + used, size - 1 - used);
                 if (got < 0 && errno == EINTR)
                         continue;
-                if (got <= 0)
+                if (got < 0) {
+                        r = -errno;
+                        goto out;
+                }
+                if (got == 0)
                         break;
                 used += (size_t)got;
         }
-        reply[used] = '\0';
-        reply[strcspn(reply, "\n")] = '\0';
-        if (used == 0)
+        if (used == 0) {
                 r = -EPIPE;
-out_close:
+                goto out;
+        }
+        buf[used] = '\0';
+        *reply = buf;
+        buf = NULL;
+out:
+        free(buf);
         close(fd);
         return r;
 }

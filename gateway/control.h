@@ -6,7 +6,9 @@
  *
  *   request:  "acknowledge TARGET\n" | "silence TARGET\n" | "reset TARGET\n"
  *             TARGET is an incident id, or "building", "floor:N", "unit:ID", "zone:ID"
- *   reply:    "ok WHAT\n" | "refused WHY\n" | "error WHY\n"
+ *             "status all\n": what the daemon sees now
+ *   reply:    "ok WHAT\n" | "refused WHY\n" | "error WHY\n", for status followed by one JSON
+ *             document (docs/daemon.md); the daemon closes the connection after it
  *
  * Who acts is never taken from the request: it is the caller's uid from the socket's peer
  * credentials (SO_PEERCRED), recorded with the action.
@@ -15,6 +17,7 @@
 #define FIREGATE_CONTROL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
@@ -23,10 +26,10 @@
 
 struct control;
 
-/* Handles one request from @who (e.g. "uid 1000 (alice)"): writes the reply line (without the
- * newline) into @reply. */
+/* Handles one request from @who (e.g. "uid 1000 (alice)"): writes the reply to @reply, its
+ * first line without the newline; control adds the last newline. */
 typedef void (*control_request_fn)(void *ctx, const char *verb, const char *target, const char *who,
-                                   char *reply, size_t reply_len);
+                                   FILE *reply);
 
 /* Listens on @path (replacing a stale socket) on @event. Returns 0 or a negative errno (said). */
 int control_new(sd_event *event, const char *path, control_request_fn fn, void *ctx,
@@ -35,10 +38,9 @@ int control_new(sd_event *event, const char *path, control_request_fn fn, void *
 /* Stops listening and removes the socket; NULL is a no-op. */
 void control_free(struct control *c);
 
-/* Client side: sends @verb @target to the daemon at @path and copies its reply line into @reply.
- * Returns 0 when a reply came, -ECONNREFUSED / -ENOENT when no daemon listens there, or another
- * negative errno. */
-int control_call(const char *path, const char *verb, const char *target, char *reply,
-                 size_t reply_len);
+/* Client side: sends @verb @target to the daemon at @path and returns its whole reply in
+ * *@reply (NUL-terminated, the caller frees it). Returns 0 when a reply came, -ECONNREFUSED /
+ * -ENOENT when no daemon listens there, or another negative errno. */
+int control_call(const char *path, const char *verb, const char *target, char **reply);
 
 #endif

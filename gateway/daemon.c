@@ -14,6 +14,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,25 @@ struct device_entry {
         size_t detector;
 };
 
+/* What the broker's messages did for one registry detector, kept in memory only: shown by
+ * `firegate status --detectors` so an installer finds the device that sends garbage. */
+struct detector_counts {
+        unsigned long readings, refused;
+        int64_t refused_at; /* UTC ms of the last refusal, 0 when none */
+        char why[DECODE_WHY_MAX];
+};
+
+/* A sounder commanded on, with its topic filled in: sent again on every connection. */
+struct sounding {
+        const struct config_sounder *sounder;
+        char *topic;
+};
+
+/* Messages that could not be used, by why; messages from devices the registry does not know. */
+struct message_counts {
+        unsigned long received, malformed, oversize, unknown_topic, unknown_device;
+};
+
 struct daemon {
         const struct config *config;
         struct store *store;
@@ -59,9 +79,12 @@ struct daemon {
         struct control *control;
         struct device_entry *devices;
         size_t n_devices;
+        struct detector_counts *counts; /* by engine index, registry detectors only */
+        struct sounding *sounding;
+        size_t n_sounding;
         bool broker_fault_raised;
-        bool sounder_on; /* what the [sounder] should be doing, sent again on every connection */
-        unsigned long messages, refused, refused_unlogged;
+        struct message_counts msgs;
+        unsigned long refused_unlogged;
         uint64_t refused_logged_us;
 };
 
@@ -147,21 +170,110 @@ static int record(struct daemon *d, const struct engine_decision *dec)
         return r;
 }
 
-/* Commands the configured MQTT sounder. While the broker is gone the command waits: the desired
- * state is sent again when the connection returns. */
-static void drive_sounder(struct daemon *d)
+/* Fills {unit} and {floor} of a sounder's topic from the zone its output follows. Returns 0, or
+ * -EINVAL when the zone does not give what the topic asks for (a {unit} sounder on an output
+ * that follows the building) or a unit id is no topic level. */
+static int fill_topic(struct daemon *d, const char *tmpl, const char *zone, char *buf, size_t size)
 {
-        const char *payload = d->sounder_on ? d->config->sounder_on : d->config->sounder_off;
+        const char *unit = NULL;
+        char floor[16] = "";
+        size_t o = 0;
+
+        if (strncmp(zone, "unit:", 5) == 0) {
+                unit = zone + 5;
+                for (size_t i = 0; i < d->view->n_units; i++)
+                        if (strcmp(d->view->units[i].id, unit) == 0)
+                                snprintf(floor, sizeof(floor), "%d", d->view->units[i].floor);
+        } else if (strncmp(zone, "floor:", 6) == 0) {
+                snprintf(floor, sizeof(floor), "%s", zone + 6);
+        }
+        if (unit && strpbrk(unit, "+#/"))
+                return -EINVAL;
+        for (const char *p = tmpl; *p;) {
+                const char *part = NULL;
+                size_t n;
+
+                if (strncmp(p, "{unit}", 6) == 0) {
+                        part = unit;
+                        p += 6;
+                } else if (strncmp(p, "{floor}", 7) == 0) {
+                        part = floor[0] ? floor : NULL;
+                        p += 7;
+                } else {
+                        if (o + 1 >= size)
+                                return -EINVAL;
+                        buf[o++] = *p++;
+                        continue;
+                }
+                if (!part)
+                        return -EINVAL;
+                n = strlen(part);
+                if (o + n >= size)
+                        return -EINVAL;
+                memcpy(buf + o, part, n);
+                o += n;
+        }
+        buf[o] = '\0';
+        return 0;
+}
+
+/* Sends one sounder command. While the broker is gone it waits: the sounders that should sound
+ * are commanded again when the connection returns. */
+static void command_sounder(struct daemon *d, const struct config_sounder *snd, const char *topic,
+                            bool on)
+{
+        const char *payload = on ? snd->on_payload : snd->off_payload;
         int r;
 
-        if (!*d->config->sounder_topic || !d->mqtt)
+        if (!d->mqtt)
                 return;
-        r = mqtt_publish(d->mqtt, d->config->sounder_topic, payload, strlen(payload), 1, false);
+        r = mqtt_publish(d->mqtt, topic, payload, strlen(payload), 1, false);
         if (r < 0)
-                log_error_errno(r,
-                                "sounder %s: cannot send the %s command now; it is sent when the "
-                                "broker is back",
-                                d->config->sounder_topic, d->sounder_on ? "on" : "off");
+                log_error_errno(r, "sounder %s (%s): cannot send the %s command now%s", snd->name,
+                                topic, on ? "on" : "off",
+                                on ? "; it is sent when the broker is back" : "");
+}
+
+static void drive_sounders(struct daemon *d, const struct engine_decision *dec)
+{
+        bool on = dec->kind == ENGINE_OUTPUT_ON;
+
+        for (size_t i = 0; i < d->config->n_sounders; i++) {
+                const struct config_sounder *snd = &d->config->sounders[i];
+                char topic[512];
+                size_t k;
+
+                if (strcmp(snd->output, dec->output) != 0)
+                        continue;
+                if (fill_topic(d, snd->topic, dec->zone, topic, sizeof(topic)) < 0) {
+                        log_error("sounder %s: its topic %s cannot be filled in for %s, which "
+                                  "output %s follows",
+                                  snd->name, snd->topic, dec->zone, dec->output);
+                        continue;
+                }
+                for (k = 0; k < d->n_sounding; k++)
+                        if (d->sounding[k].sounder == snd &&
+                            strcmp(d->sounding[k].topic, topic) == 0)
+                                break;
+                if (on && k == d->n_sounding) {
+                        struct sounding *grown =
+                                realloc(d->sounding, (d->n_sounding + 1) * sizeof(*grown));
+                        char *copy = strdup(topic);
+
+                        /* Out of memory, the command still goes now; only its repetition after
+                         * a broker gap is lost. */
+                        if (grown)
+                                d->sounding = grown;
+                        if (grown && copy)
+                                d->sounding[d->n_sounding++] = (struct sounding){snd, copy};
+                        else
+                                free(copy);
+                } else if (!on && k < d->n_sounding) {
+                        free(d->sounding[k].topic);
+                        d->sounding[k] = d->sounding[--d->n_sounding];
+                }
+                command_sounder(d, snd, topic, on);
+        }
 }
 
 static void on_decision(void *ctx, const struct engine_decision *dec)
@@ -192,10 +304,8 @@ static void on_decision(void *ctx, const struct engine_decision *dec)
                 dec->zone ? dec->zone : "?", dec->cause ? dec->cause : "", flags,
                 dec->rule ? dec->rule : "?");
         if ((dec->kind == ENGINE_OUTPUT_ON || dec->kind == ENGINE_OUTPUT_OFF) && dec->output &&
-            strcmp(dec->output, d->config->sounder_output) == 0) {
-                d->sounder_on = dec->kind == ENGINE_OUTPUT_ON;
-                drive_sounder(d);
-        }
+            dec->zone)
+                drive_sounders(d, dec);
 }
 
 static void arm_deadline(struct daemon *d)
@@ -235,7 +345,8 @@ static int cmp_device(const void *a, const void *b)
 static int build_device_map(struct daemon *d)
 {
         d->devices = calloc(d->view->n_detectors + 1, sizeof(*d->devices));
-        if (!d->devices)
+        d->counts = calloc(engine_detector_count(d->engine) + 1, sizeof(*d->counts));
+        if (!d->devices || !d->counts)
                 return -ENOMEM;
         for (size_t i = 0; i < d->view->n_detectors; i++) {
                 enum decode_bridge b;
@@ -264,6 +375,10 @@ static bool alarm_reading(const struct decode_reading *r)
 
 static void feed(struct daemon *d, size_t detector, const struct decode_reading *r)
 {
+        /* A refused message's invalid data is counted as refused, not as a reading. */
+        if (detector < engine_detector_count(d->engine) && r->kind != ENGINE_READING_INVALID)
+                d->counts[detector].readings++;
+
         struct engine_reading er = {.detector = detector,
                                     .kind = r->kind,
                                     .value = r->value,
@@ -303,7 +418,10 @@ static void route(struct daemon *d, enum decode_bridge b, const struct decode_re
                                 fed++;
                         }
                 }
-        if (fed || !alarm_reading(r))
+        if (fed)
+                return;
+        d->msgs.unknown_device++;
+        if (!alarm_reading(r))
                 return;
         /* A device the registry does not know: heard only when it reports fire. */
         snprintf(name, sizeof(name), "%s:%s", decode_bridge_name(b), r->device);
@@ -311,11 +429,30 @@ static void route(struct daemon *d, enum decode_bridge b, const struct decode_re
         feed(d, engine_detector_unknown(d->engine, name), r);
 }
 
+/* Counts a refusal against the detectors the topic names, if the registry knows them. */
+static void count_refusal(struct daemon *d, enum decode_bridge b, const char *device,
+                          const char *why)
+{
+        struct device_entry key = {b, device, 0}, *hit;
+
+        hit = bsearch(&key, d->devices, d->n_devices, sizeof(*d->devices), cmp_device);
+        if (!hit)
+                return;
+        while (hit > d->devices && cmp_device(hit - 1, &key) == 0)
+                hit--;
+        for (; hit < d->devices + d->n_devices && cmp_device(hit, &key) == 0; hit++) {
+                struct detector_counts *c = &d->counts[hit->detector];
+
+                c->refused++;
+                c->refused_at = wall_ms();
+                snprintf(c->why, sizeof(c->why), "%s", why);
+        }
+}
+
 static void refused(struct daemon *d, const char *topic, const char *why)
 {
         uint64_t now;
 
-        d->refused++;
         sd_event_now(d->event, CLOCK_MONOTONIC, &now);
         if (now - d->refused_logged_us < REFUSED_LOG_INTERVAL_US && d->refused_logged_us) {
                 d->refused_unlogged++;
@@ -331,25 +468,31 @@ static void on_message(void *ctx, const char *topic, const void *payload, size_t
 {
         struct daemon *d = ctx;
         struct decode_reading out[DECODE_READINGS_MAX];
-        char why[256];
+        char why[DECODE_WHY_MAX];
+        int b, n = -ENOENT;
 
-        d->messages++;
-        for (int b = 0; b < N_BRIDGES; b++) {
-                int n = decoder_message(d->decoders[b], topic, payload, len, out, why, sizeof(why));
-
-                if (n == -ENOENT)
-                        continue;
-                if (n < 0) {
-                        refused(d, topic, why);
-                        /* A malformed message from a known device counts as its invalid data:
-                         * garbage that persists is a fault (the decoder names the device). */
-                        if (n == -EBADMSG && out[0].kind == ENGINE_READING_INVALID)
-                                route(d, (enum decode_bridge)b, &out[0]);
-                        break;
-                }
+        d->msgs.received++;
+        for (b = 0; b < N_BRIDGES && n == -ENOENT; b++)
+                n = decoder_message(d->decoders[b], topic, payload, len, out, why, sizeof(why));
+        b--;
+        if (n == -ENOENT) {
+                d->msgs.unknown_topic++;
+        } else if (n == -EBADMSG || n == -EMSGSIZE) {
+                if (n == -EBADMSG)
+                        d->msgs.malformed++;
+                else
+                        d->msgs.oversize++;
+                refused(d, topic, why);
+                count_refusal(d, (enum decode_bridge)b, out[0].device, why);
+                /* Garbage that persists from a known device is its fault: counted by the engine
+                 * as invalid data, never an alarm. */
+                if (out[0].device[0])
+                        route(d, (enum decode_bridge)b, &out[0]);
+        } else if (n < 0) {
+                refused(d, topic, strerror(-n));
+        } else {
                 for (int i = 0; i < n; i++)
                         route(d, (enum decode_bridge)b, &out[i]);
-                break;
         }
         arm_deadline(d);
 }
@@ -388,8 +531,8 @@ static void on_broker_state(void *ctx, bool connected)
                 return;
         }
         sd_event_source_set_enabled(d->broker_fault, SD_EVENT_OFF);
-        if (d->sounder_on)
-                drive_sounder(d);
+        for (size_t i = 0; i < d->n_sounding; i++)
+                command_sounder(d, d->sounding[i].sounder, d->sounding[i].topic, true);
         if (d->broker_fault_raised) {
                 struct engine_decision dec = {
                         .kind = ENGINE_RESTORE,
@@ -501,6 +644,15 @@ static int start_engine(struct daemon *d)
         diag_free(diag);
         if (r < 0)
                 return log_error_errno(r, "cannot start the rules engine");
+        for (size_t i = 0; i < d->config->n_sounders; i++) {
+                const struct config_sounder *snd = &d->config->sounders[i];
+                bool on;
+
+                if (engine_output_state(d->engine, snd->output, &on) == -ENOENT)
+                        log_error("sounder %s follows output %s, which the rules do not have: it "
+                                  "will never sound",
+                                  snd->name, snd->output);
+        }
         for (size_t i = 0; i < engine_detector_count(d->engine); i++)
                 if (!engine_detector_meets_en54_25(d->engine, i))
                         log_notice("%s: supervised every %lld s, longer than EN 54-25's 300 s",
@@ -545,8 +697,78 @@ static int incident_place(struct daemon *d, const char *id, char *place, size_t 
         return r;
 }
 
+static void add_count(json_t *o, const char *key, unsigned long n)
+{
+        json_object_set_new(o, key, json_integer((json_int_t)n));
+}
+
+/* What the daemon sees now, for `firegate status` and the desk: docs/daemon.md. */
+static void status(struct daemon *d, bool detectors, FILE *reply)
+{
+        size_t by_state[ENGINE_STATE_TEST + 1] = {0}, n = engine_detector_count(d->engine);
+        json_t *root = json_object(), *msgs = json_object(), *states = json_object(),
+               *sounding = json_array(), *list = detectors ? json_array() : NULL;
+        uint64_t now;
+
+        if (!root || !msgs || !states || !sounding || (detectors && !list)) {
+                fputs("error out of memory", reply);
+                goto out;
+        }
+        sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+        json_object_set_new(root, "gateway", json_string(d->config->gateway_id));
+        json_object_set_new(root, "uptime_s",
+                            json_integer((json_int_t)((now - d->start_us) / 1000000)));
+        json_object_set_new(root, "building_broker",
+                            json_pack("{s:s, s:i, s:b}", "host", d->config->broker_host, "port",
+                                      (int)d->config->broker_port, "connected",
+                                      d->mqtt && mqtt_connected(d->mqtt)));
+        add_count(msgs, "received", d->msgs.received);
+        add_count(msgs, "malformed", d->msgs.malformed);
+        add_count(msgs, "oversize", d->msgs.oversize);
+        add_count(msgs, "unknown_topic", d->msgs.unknown_topic);
+        add_count(msgs, "unknown_device", d->msgs.unknown_device);
+        json_object_set(root, "messages", msgs);
+        for (size_t i = 0; i < n; i++) {
+                enum engine_state st = engine_detector_state(d->engine, i);
+                const struct detector_counts *c = &d->counts[i];
+                const struct engine_detector_info *info = &d->view->detectors[i];
+
+                if ((size_t)st < sizeof(by_state) / sizeof(by_state[0]))
+                        by_state[st]++;
+                if (!list)
+                        continue;
+                json_array_append_new(
+                        list,
+                        json_pack("{s:s, s:s?, s:i, s:s, s:s?, s:s?, s:I, s:I, s:I, s:s}", "id",
+                                  info->id, "unit", info->unit, "floor", info->floor, "state",
+                                  engine_state_name(st), "bridge", d->view->bridge[i], "device",
+                                  d->view->device[i], "readings", (json_int_t)c->readings,
+                                  "refused", (json_int_t)c->refused, "refused_at",
+                                  (json_int_t)c->refused_at, "why", c->why));
+        }
+        for (size_t st = 0; st < sizeof(by_state) / sizeof(by_state[0]); st++)
+                add_count(states, engine_state_name((enum engine_state)st), by_state[st]);
+        json_object_set(root, "detectors_by_state", states);
+        for (size_t i = 0; i < d->n_sounding; i++)
+                json_array_append_new(sounding, json_pack("{s:s, s:s}", "sounder",
+                                                          d->sounding[i].sounder->name, "topic",
+                                                          d->sounding[i].topic));
+        json_object_set(root, "sounding", sounding);
+        if (list)
+                json_object_set(root, "detectors", list);
+        fputs("ok status\n", reply);
+        if (json_dumpf(root, reply, JSON_COMPACT) < 0)
+                fputs("\nerror cannot write the status", reply);
+out:
+        json_decref(list);
+        json_decref(sounding);
+        json_decref(states);
+        json_decref(msgs);
+        json_decref(root);
+}
+
 static void on_control(void *ctx, const char *verb, const char *target, const char *who,
-                       char *reply, size_t reply_len)
+                       FILE *reply)
 {
         static const struct {
                 const char *verb;
@@ -560,18 +782,22 @@ static void on_control(void *ctx, const char *verb, const char *target, const ch
         size_t v;
         int r;
 
+        if (strcmp(verb, "status") == 0) {
+                status(d, strcmp(target, "all") == 0, reply);
+                return;
+        }
         for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
                 if (strcmp(verb, verbs[v].verb) == 0)
                         break;
         if (v == sizeof(verbs) / sizeof(verbs[0])) {
-                snprintf(reply, reply_len, "refused unknown action (acknowledge, silence, reset)");
+                fputs("refused unknown action (acknowledge, silence, reset, status)", reply);
                 return;
         }
         cmd.kind = verbs[v].kind;
         cmd.target = target;
         if (target[0] && strspn(target, "0123456789") == strlen(target)) {
                 if (incident_place(d, target, place, sizeof(place)) < 0) {
-                        snprintf(reply, reply_len, "refused no open incident %.20s", target);
+                        fprintf(reply, "refused no open incident %.20s", target);
                         return;
                 }
                 cmd.target = place;
@@ -579,14 +805,13 @@ static void on_control(void *ctx, const char *verb, const char *target, const ch
         r = engine_command(d->engine, &cmd);
         arm_deadline(d);
         if (r == -ENOENT)
-                snprintf(reply, reply_len, "refused %.100s is not a zone of this building",
-                         cmd.target);
+                fprintf(reply, "refused %.100s is not a zone of this building", cmd.target);
         else if (r == -EALREADY)
-                snprintf(reply, reply_len, "refused nothing to %s in %.100s", verb, cmd.target);
+                fprintf(reply, "refused nothing to %s in %.100s", verb, cmd.target);
         else if (r < 0)
-                snprintf(reply, reply_len, "error %s", strerror(-r));
+                fprintf(reply, "error %s", strerror(-r));
         else
-                snprintf(reply, reply_len, "ok %s %.100s by %.100s", verb, cmd.target, who);
+                fprintf(reply, "ok %s %.100s by %.100s", verb, cmd.target, who);
 }
 
 static int start_control(struct daemon *d)
@@ -648,6 +873,10 @@ static void daemon_free(struct daemon *d)
         for (int b = 0; b < N_BRIDGES; b++)
                 decoder_free(d->decoders[b]);
         free(d->devices);
+        free(d->counts);
+        for (size_t i = 0; i < d->n_sounding; i++)
+                free(d->sounding[i].topic);
+        free(d->sounding);
         engine_free(d->engine);
         engine_view_free(d->view);
         ruleset_free(d->rules);
@@ -704,7 +933,8 @@ int daemon_run(const struct config *config, struct store *store, const char *aut
         r = sd_event_loop(d.event);
         if (r < 0)
                 log_error_errno(r, "event loop failed");
-        log_info("stopped: %lu broker messages, %lu refused", d.messages, d.refused);
+        log_info("stopped: %lu broker messages, %lu malformed, %lu over the size cap",
+                 d.msgs.received, d.msgs.malformed, d.msgs.oversize);
 out:
         daemon_free(&d);
         return r < 0 ? r : 0;

@@ -35,6 +35,7 @@ static const struct command commands[] = {
         {"ack", cmd_acknowledge, "the same as acknowledge"},
         {"silence", cmd_silence, "silence the sounders of an alarm"},
         {"reset", cmd_reset, "reset an alarm; a cause still present alarms again"},
+        {"status", cmd_status, "what the running daemon sees now, per detector with --detectors"},
         {"replay", cmd_replay, "run the alarm rules over a file of readings; writes nothing"},
         {"decode", cmd_decode, "show the readings one bridge message gives (device check)"},
 };

@@ -363,27 +363,44 @@ static int cmp_by_id(const void *a, const void *b)
                       ((const struct engine_id_index *)b)->id);
 }
 
+/* An output that follows each-unit is one output per unit, all of one rule: the sirens inside
+ * the apartments, each sounding for its own unit's alarm. */
 static int setup_outputs(struct engine *e, const struct ruleset *rs, struct diag *diag)
 {
+        size_t n = 0;
         int r = 0;
 
-        e->n_outputs = rs ? rs->n_outputs : 0;
-        e->outputs = calloc(e->n_outputs + 1, sizeof(*e->outputs));
+        for (size_t i = 0; rs && i < rs->n_outputs; i++)
+                n += strcmp(rs->outputs[i].follows, RULESET_EACH_UNIT) == 0 ? e->n_units : 1;
+        e->outputs = calloc(n + 1, sizeof(*e->outputs));
         if (!e->outputs)
                 return -ENOMEM;
-        for (size_t i = 0; i < e->n_outputs; i++) {
-                long z = engine_zone_find(e, rs->outputs[i].follows);
+        for (size_t i = 0; rs && i < rs->n_outputs; i++) {
+                const struct ruleset_output *rule = &rs->outputs[i];
+                long z;
 
-                e->outputs[i].rule = &rs->outputs[i];
-                e->outputs[i].pending = ENGINE_NEVER;
+                if (strcmp(rule->follows, RULESET_EACH_UNIT) == 0) {
+                        for (size_t u = 0; u < e->n_units; u++)
+                                e->outputs[e->n_outputs++] = (struct engine_output){
+                                        .rule = rule,
+                                        .zone = e->unit_base + u,
+                                        .pending = ENGINE_NEVER,
+                                };
+                        continue;
+                }
+                z = engine_zone_find(e, rule->follows);
                 if (z < 0) {
-                        diag_add(diag, rs->outputs[i].file, rs->outputs[i].line,
+                        diag_add(diag, rule->file, rule->line,
                                  "output %s follows '%s', which is not a zone of this building",
-                                 rs->outputs[i].name, rs->outputs[i].follows);
+                                 rule->name, rule->follows);
                         r = -EINVAL;
                         continue;
                 }
-                e->outputs[i].zone = (size_t)z;
+                e->outputs[e->n_outputs++] = (struct engine_output){
+                        .rule = rule,
+                        .zone = (size_t)z,
+                        .pending = ENGINE_NEVER,
+                };
         }
         return r;
 }
@@ -955,12 +972,15 @@ bool engine_detector_meets_en54_25(const struct engine *e, size_t i)
 
 int engine_output_state(const struct engine *e, const char *name, bool *on)
 {
+        int r = -ENOENT;
+
+        *on = false;
         for (size_t i = 0; i < e->n_outputs; i++)
                 if (strcmp(e->outputs[i].rule->name, name) == 0) {
-                        *on = e->outputs[i].on;
-                        return 0;
+                        *on = *on || e->outputs[i].on;
+                        r = 0;
                 }
-        return -ENOENT;
+        return r;
 }
 
 int engine_zone_state(const struct engine *e, const char *zone, enum engine_state *out)

@@ -400,7 +400,8 @@ static const struct rule_key output_keys[] = {
                         .name = "follows",
                         .type = KEY_FOLLOWS,
                         .offset = offsetof(struct ruleset_output, follows),
-                        .help = "What drives the output: building, floor:N, unit:ID or zone:ID.",
+                        .help = "What drives the output: building, floor:N, unit:ID, zone:ID or "
+                                "each-unit.",
                 },
         {
                 .name = "delay_s",
@@ -736,7 +737,8 @@ static void key_expected(const struct section_desc *s, const struct rule_key *k,
                          RULESET_MATCH_MAX, ID_MAX);
                 return;
         case KEY_FOLLOWS:
-                snprintf(buf, len, "building, floor:N (%d to %d, not 0), unit:ID or zone:ID",
+                snprintf(buf, len,
+                         "building, floor:N (%d to %d, not 0), unit:ID, zone:ID or each-unit",
                          FLOOR_MIN, FLOOR_MAX);
                 return;
         }
@@ -906,7 +908,7 @@ static int set_follows(const struct rule_key *k, char *field, size_t size, const
         size_t kind_len = colon ? (size_t)(colon - value) : strlen(value);
         bool ok;
 
-        if (strcmp(value, "building") == 0) {
+        if (strcmp(value, "building") == 0 || strcmp(value, RULESET_EACH_UNIT) == 0) {
                 ok = true;
         } else if (kind_len == 5 && strncmp(value, "floor", 5) == 0) {
                 long floor = 0;
@@ -1174,7 +1176,8 @@ static void output_finish(struct rules_parse *p)
         /* A follows that was refused has had its message. */
         if (!r->follows[0] && !p->set_line[OUTPUT_FOLLOWS])
                 diag_add(p->d, p->path, p->section_line,
-                         "%s needs follows = building | floor:N | unit:ID | zone:ID", p->label);
+                         "%s needs follows = building | floor:N | unit:ID | zone:ID | each-unit",
+                         p->label);
 }
 
 /* Ends the section being read: the checks across its keys. */

@@ -130,11 +130,14 @@ struct ruleset_supervision {
         unsigned line;
 };
 
+/* follows = each-unit: one output per unit, each following its own unit (in-unit sirens). */
+#define RULESET_EACH_UNIT "each-unit"
+
 /* What drives an output (a sounder line, a bell, a door release). */
 struct ruleset_output {
         char name[RULESET_NAME_MAX];
         char follows[RULESET_NAME_MAX + 8]; /* follows = building | floor:N | unit:ID | zone:ID
-                                               (required) */
+                                               | each-unit (required) */
         long delay_ms;    /* delay_s = (default 0, at most 600: EN 54-2 7.11); a call point never
                              waits for it */
         bool silenceable; /* silenceable = yes (default): off at silence, on again at a new alarm */

@@ -138,7 +138,7 @@ int decoder_message(struct decoder *d, const char *topic, const void *payload, s
                 return -ENOENT;
         }
         r = d->ops->message(d, topic, len ? payload : "", len, &o);
-        if (r == -EBADMSG) {
+        if (r == -EBADMSG || r == -EMSGSIZE) {
                 if (!o.has_why)
                         decode_why(&o, "malformed message");
                 out[0] = (struct decode_reading){.kind = ENGINE_READING_INVALID, .value = NAN};

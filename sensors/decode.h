@@ -93,8 +93,9 @@ size_t decoder_subscriptions(const struct decoder *d, const char **topics, size_
  *              a duplicate key), a plain-text payload that is none of its words;
  *   -ENOENT    a topic this bridge does not publish detectors on;
  *   -ENOMEM    out of memory.
- * On -EBADMSG, out[0] is an ENGINE_READING_INVALID reading for the device the topic names
- * (empty when it names none), so the daemon can count the message against that detector.
+ * On -EBADMSG and -EMSGSIZE, out[0] is an ENGINE_READING_INVALID reading for the device the
+ * topic names (empty when it names none), so the daemon can count the message against that
+ * detector.
  *
  * @why (DECODE_WHY_MAX bytes are enough) gets one line, never quoting more than a short part of
  * the payload: the reason for a refusal; for 0 readings, why there are none; for readings, empty,

@@ -74,10 +74,18 @@ class DaemonWithBroker(unittest.TestCase):
         self.gw = fgtest.Gateway(broker_port=self.broker.port,
                                  broker_extra="keepalive_s = 5\nfault_after_s = 10\n")
         self.addCleanup(self.gw.cleanup)
-        # The building: two floors of two flats; its rules: the shipped defaults.
+        # The building: two floors of two flats; its rules: the shipped defaults and a siren in
+        # every flat, sounding for that flat's alarm only; the lobby siren sounds for any.
+        rules = self.gw.dir / "rules"
+        shutil.copytree(fgtest.ROOT / "rules", rules, ignore=shutil.ignore_patterns("*.[ch]"))
+        (rules / "50-unit-sirens.rules").write_text(
+            "[output unit-siren]\nfollows = each-unit\n")
         text = self.gw.config.read_text()
-        text += (f"[rules]\ndir = {fgtest.ROOT / 'rules'}\n"
-                 "[sounder]\ntopic = zigbee2mqtt/lobby-siren/set\n")
+        text += (f"[rules]\ndir = {rules}\n"
+                 "[sounder]\ntopic = zigbee2mqtt/lobby-siren/set\n"
+                 "[sounder flats]\noutput = unit-siren\n"
+                 "topic = zigbee2mqtt/siren-{floor}-{unit}/set\n"
+                 "on_payload = ON\noff_payload = OFF\n")
         self.gw.config.write_text(text)
         self.gw.firegate("import", self.gw.bundle(floors=2, units_per_floor=2), check=0)
         self.daemon = Daemon(self.gw)
@@ -129,6 +137,30 @@ class DaemonWithBroker(unittest.TestCase):
         command = json.loads(out)
         self.assertEqual(command["warning"]["mode"], "fire")
 
+    def test_each_flat_siren_sounds_for_its_own_flat_and_stops_at_silence(self):
+        unit = {d["detector_id"]: d["unit"] for d in self.gw.json("detectors")}["f1-u02-heat"]
+        sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.broker.port),
+                                "-t", "zigbee2mqtt/+/set", "-v", "-C", "4", "-W", "30"],
+                               stdout=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        self.broker.publish("stat/apt_1_02_heat/RESULT", '{"Switch1":{"Action":"ON"}}')
+        self.daemon.wait_for("critical: alarm f1-u02-heat")
+        self.daemon.wait_for("output-on unit-siren")
+        status = self.gw.json("status")
+        self.assertEqual(sorted(s["topic"] for s in status["sounding"]),
+                         ["zigbee2mqtt/lobby-siren/set", f"zigbee2mqtt/siren-1-{unit}/set"])
+        self.gw.firegate("silence", f"unit:{unit}", check=0)
+        out, _ = sub.communicate(timeout=40)
+        lines = sorted(out.splitlines())
+        # The flat's siren and the lobby's, on then off; no other flat's siren.
+        self.assertEqual(len(lines), 4, out)
+        self.assertTrue(lines[0].startswith("zigbee2mqtt/lobby-siren/set "), out)
+        self.assertEqual(json.loads(lines[0].split(" ", 1)[1])["warning"]["mode"], "fire")
+        self.assertEqual(json.loads(lines[1].split(" ", 1)[1])["warning"]["mode"], "stop")
+        self.assertEqual(lines[2:], [f"zigbee2mqtt/siren-1-{unit}/set OFF",
+                                     f"zigbee2mqtt/siren-1-{unit}/set ON"])
+        self.assertEqual(self.gw.json("status")["sounding"], [])
+
     def test_desk_acknowledges_silences_and_resets_through_the_control_socket(self):
         self.broker.publish("stat/apt_1_02_heat/RESULT", '{"Switch1":{"Action":"ON"}}')
         self.daemon.wait_for("critical: alarm f1-u02-heat")
@@ -160,18 +192,43 @@ class DaemonWithBroker(unittest.TestCase):
         line = self.daemon.wait_for("critical: alarm zigbee2mqtt:guest-room-smoke")
         self.assertIn("unknown_detector", line)
 
-    def test_malformed_messages_never_crash_nor_alarm(self):
-        bad = ['{"smoke": tru', "[1,2,3]", '{"smoke": "maybe"}', "", "\x01\x02\x7f",
-               '{"smoke": true, "smoke": false}', "x" * 20000, '{"temperature": "hot"}']
-        for i in range(200):
-            self.broker.publish(f"zigbee2mqtt/apt-1-0{1 + i % 4}-smoke", bad[i % len(bad)],
-                                qos=0)
-        self.broker.publish("zigbee2mqtt/apt-2-01-smoke", '{"smoke": false}')
-        time.sleep(1)
+    def test_malformed_messages_never_crash_nor_alarm_and_are_counted_per_detector(self):
+        # Every kind, 208 messages in all, as a flood from one detector: malformed JSON, the
+        # wrong shape, a duplicate key, binary garbage, oversized; values of the wrong type
+        # (passed on as invalid data, so they are readings); a message on a topic no detector
+        # publishes on, and one from a device the registry does not know.
+        refused = ['{"smoke": tru', "[1,2,3]", "\x01\x02\x7f", '{"smoke": true, "smoke": false}']
+        invalid = ['{"smoke": "maybe"}', '{"temperature": "hot"}']
+        rounds = 26
+        for _ in range(rounds):
+            for payload in refused + invalid + ["x" * 20000]:
+                self.broker.publish("zigbee2mqtt/apt-1-01-smoke", payload, qos=1)
+            self.broker.publish("zigbee2mqtt/bridge/logging", '{"level": "info"}', qos=1)
+        self.broker.publish("zigbee2mqtt/apt-1-01-smoke", '{"smoke": false}')
+        deadline = time.monotonic() + 20
+        while True:
+            status = self.gw.json("status", "--detectors")
+            if sum(d["readings"] + d["refused"] for d in status
+                   if d["id"] == "f1-u01-smoke") >= rounds * 7 + 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         log = self.daemon.drain()
         self.assertIsNone(self.daemon.proc.poll(), log)
         self.assertNotIn("critical: alarm", log)
         self.assertIn("refused", log)
+        det = {d["id"]: d for d in status}["f1-u01-smoke"]
+        self.assertEqual(det["refused"], rounds * 5, det)
+        self.assertIn("cap", det["why"])
+        self.assertEqual(det["readings"], rounds * len(invalid) + 1, det)
+        whole = self.gw.json("status")
+        self.assertEqual(whole["messages"]["malformed"], rounds * len(refused), whole)
+        self.assertEqual(whole["messages"]["oversize"], rounds, whole)
+        self.assertGreaterEqual(whole["messages"]["received"], rounds * 8 + 1, whole)
+        # The invalid data persisted: a fault of that detector, never an alarm.
+        self.assertEqual(whole["detectors_by_state"]["alarm"], 0, whole)
+        table = self.gw.firegate("status", "--detectors", check=0).stdout
+        self.assertRegex(table, r"f1-u01-smoke .* 130 ")
+
 
     def test_broker_gap_is_a_fault_and_alarms_are_heard_after_it_returns(self):
         self.broker.stop()

@@ -741,6 +741,101 @@ static void test_example_config_loads_and_sets_every_key(void **state)
         config_free(c);
 }
 
+static void test_sounders_are_read_in_file_order_with_defaults(void **state)
+{
+        struct fixture *f = *state;
+        const struct config_sounder *s;
+
+        assert_load_succeeds(f, "[sounder]\n"
+                                "topic = zigbee2mqtt/lobby-siren/set\n"
+                                "[sounder flats]\n"
+                                "output = unit-siren\n"
+                                "topic = zigbee2mqtt/siren-{floor}-{unit}/set\n"
+                                "on_payload = ON\n"
+                                "off_payload = OFF\n");
+        assert_int_equal(f->c->n_sounders, 2);
+        s = &f->c->sounders[0];
+        assert_string_equal(s->name, "sounder");
+        assert_string_equal(s->output, "building-sounder");
+        assert_string_equal(s->topic, "zigbee2mqtt/lobby-siren/set");
+        /* A Zigbee2MQTT siren's own commands by default. */
+        assert_non_null(strstr(s->on_payload, "\"mode\":\"fire\""));
+        assert_non_null(strstr(s->off_payload, "\"mode\":\"stop\""));
+        assert_int_equal(s->line, 1);
+        s = &f->c->sounders[1];
+        assert_string_equal(s->name, "flats");
+        assert_string_equal(s->output, "unit-siren");
+        assert_string_equal(s->topic, "zigbee2mqtt/siren-{floor}-{unit}/set");
+        assert_string_equal(s->on_payload, "ON");
+        assert_string_equal(s->off_payload, "OFF");
+        assert_int_equal(s->line, 3);
+        assert_int_equal(s->set_line[1], 5);
+}
+
+static void test_no_sounder_section_commands_no_sounder(void **state)
+{
+        struct fixture *f = *state;
+
+        assert_load_succeeds(f, "[gateway]\nid = gw\n");
+        assert_int_equal(f->c->n_sounders, 0);
+}
+
+static void test_bad_sounders_are_reported_at_their_lines(void **state)
+{
+        struct fixture *f = *state;
+
+        assert_load_fails(f,
+                          "[sounder a]\n"               /* 1: no topic */
+                          "output = x\n"                /* 2 */
+                          "[sounder b]\n"               /* 3 */
+                          "topic = sirens/+/set\n"      /* 4: wildcard */
+                          "[sounder c]\n"               /* 5 */
+                          "topic = sirens/{flat}/set\n" /* 6: unknown placeholder */
+                          "[sounder b]\n"               /* 7: duplicate */
+                          "topic = x\n"                 /* 8 */
+                          "[sounder bad name!]\n"       /* 9 */
+                          "[sounder d]\n"               /* 10 */
+                          "topic = t\n"                 /* 11 */
+                          "topc = t\n",                 /* 12 */
+                          6);
+        assert_diag(f, 0, 7, "duplicate [sounder b]: first at line 3");
+        assert_diag(f, 1, 9,
+                    "invalid sounder name 'bad name!': expected 1 to 64 of the characters A-Z "
+                    "a-z 0-9 . _ -");
+        assert_diag(f, 2, 12, "unknown key 'topc' in [sounder d]; did you mean 'topic'?");
+        assert_diag(f, 3, 1, "[sounder a] needs topic = the MQTT topic that commands it");
+        assert_diag(f, 4, 4, "[sounder b] topic 'sirens/+/set' has an MQTT wildcard (+ or #)");
+        assert_diag(f, 5, 6,
+                    "[sounder c] topic 'sirens/{flat}/set': unknown placeholder at '{flat}/set' "
+                    "(expected {unit} or {floor})");
+}
+
+static void test_printed_sounders_load_back_unchanged(void **state)
+{
+        struct fixture *f = *state;
+        struct config *again = NULL;
+        char *out, path[PATH_MAX];
+
+        assert_load_succeeds(f, "[sounder lobby]\ntopic = a/set\n"
+                                "[sounder flats]\noutput = o\ntopic = s/{unit}/set\n"
+                                "on_payload = {\"state\":\"ON\"}\n");
+        out = print_to_string(f->c);
+        assert_non_null(strstr(out, "\n[sounder flats]\n"));
+        snprintf(path, sizeof(path), "%s/printed.conf", f->dir);
+        write_file(path, out, strlen(out));
+        free(out);
+        assert_int_equal(config_load(path, f->d, &again), 0);
+        assert_int_equal(again->n_sounders, 2);
+        for (size_t i = 0; i < 2; i++) {
+                assert_string_equal(again->sounders[i].name, f->c->sounders[i].name);
+                assert_string_equal(again->sounders[i].output, f->c->sounders[i].output);
+                assert_string_equal(again->sounders[i].topic, f->c->sounders[i].topic);
+                assert_string_equal(again->sounders[i].on_payload, f->c->sounders[i].on_payload);
+                assert_string_equal(again->sounders[i].off_payload, f->c->sounders[i].off_payload);
+        }
+        config_free(again);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -752,6 +847,10 @@ int main(int argc, char **argv)
                 T(test_comments_and_blank_lines_only_give_the_defaults),
                 T(test_every_key_is_read_and_remembers_its_line),
                 T(test_unknown_key_is_reported_at_its_line_with_a_hint),
+                T(test_sounders_are_read_in_file_order_with_defaults),
+                T(test_no_sounder_section_commands_no_sounder),
+                T(test_bad_sounders_are_reported_at_their_lines),
+                T(test_printed_sounders_load_back_unchanged),
                 T(test_key_before_any_section_is_reported),
                 T(test_unknown_section_is_reported_once_and_its_keys_skipped),
                 T(test_non_integer_is_reported_with_the_expected_range),

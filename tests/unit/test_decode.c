@@ -731,21 +731,22 @@ static void test_a_reason_never_quotes_the_payload(void **state)
  * ends the test. */
 static void test_oversized_payloads_are_refused_unread(void **state)
 {
+        /* The device the topic names, against which the refusal is counted. */
         static const struct {
                 enum decode_bridge bridge;
-                const char *topic;
+                const char *topic, *device;
         } topics[] = {
-                {DECODE_ZIGBEE2MQTT, "zigbee2mqtt/hall"},
-                {DECODE_ZIGBEE2MQTT, "zigbee2mqtt/hall/availability"},
-                {DECODE_ZIGBEE2MQTT, "zigbee2mqtt/bridge/state"},
-                {DECODE_ZIGBEE2MQTT, "zigbee2mqtt/bridge/devices"},
-                {DECODE_TASMOTA, "tele/kitchen/SENSOR"},
-                {DECODE_TASMOTA, "tele/kitchen/LWT"},
-                {DECODE_TASMOTA, "stat/kitchen/RESULT"},
-                {DECODE_ESPHOME, "kitchen/binary_sensor/smoke/state"},
-                {DECODE_ESPHOME, "kitchen/sensor/temp/state"},
-                {DECODE_ESPHOME, "kitchen/status"},
-                {DECODE_GENERIC, "firegate/detectors/a"},
+                {DECODE_ZIGBEE2MQTT, "zigbee2mqtt/hall", "hall"},
+                {DECODE_ZIGBEE2MQTT, "zigbee2mqtt/hall/availability", "hall"},
+                {DECODE_ZIGBEE2MQTT, "zigbee2mqtt/bridge/state", ""},
+                {DECODE_ZIGBEE2MQTT, "zigbee2mqtt/bridge/devices", ""},
+                {DECODE_TASMOTA, "tele/kitchen/SENSOR", "kitchen"},
+                {DECODE_TASMOTA, "tele/kitchen/LWT", "kitchen"},
+                {DECODE_TASMOTA, "stat/kitchen/RESULT", "kitchen"},
+                {DECODE_ESPHOME, "kitchen/binary_sensor/smoke/state", "kitchen/smoke"},
+                {DECODE_ESPHOME, "kitchen/sensor/temp/state", "kitchen/temp"},
+                {DECODE_ESPHOME, "kitchen/status", "kitchen"},
+                {DECODE_GENERIC, "firegate/detectors/a", "a"},
         };
         const size_t big = 8u << 20;
         struct decode_options opt = {.max_definitions = 64 * 1024};
@@ -765,6 +766,8 @@ static void test_oversized_payloads_are_refused_unread(void **state)
                         decoder_message(d, topics[i].topic, guard, cap + 1, out, why, sizeof(why)),
                         -EMSGSIZE);
                 assert_non_null(strstr(why, "cap"));
+                assert_int_equal(out[0].kind, ENGINE_READING_INVALID);
+                assert_string_equal(out[0].device, topics[i].device);
                 /* Huge, far over any cap. */
                 assert_int_equal(
                         decoder_message(d, topics[i].topic, guard, big, out, why, sizeof(why)),

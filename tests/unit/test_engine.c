@@ -260,6 +260,12 @@ static void rules_outputs(struct ruleset *rs)
         add_output(rs, "vent", "zone:stair-a", 60 * S, false, false);
 }
 
+static void rules_unit_sirens(struct ruleset *rs)
+{
+        quiet(rs);
+        add_output(rs, "siren", RULESET_EACH_UNIT, 0, true, false);
+}
+
 static void rules_supervision(struct ruleset *rs)
 {
         ruleset_supervision_defaults(&sup_rules[0]);
@@ -573,6 +579,7 @@ struct recorded {
         engine_time t;
         enum engine_decision_kind kind;
         char who[80];
+        char zone[80];
         unsigned flags;
         enum engine_fault fault;
         char cause[256];
@@ -594,6 +601,7 @@ static void record(void *ctx, const struct engine_decision *d)
         x->t = d->time;
         x->kind = d->kind;
         snprintf(x->who, sizeof(x->who), "%s", who ? who : "");
+        snprintf(x->zone, sizeof(x->zone), "%s", d->zone ? d->zone : "");
         x->flags = d->flags;
         x->fault = d->fault;
         snprintf(x->cause, sizeof(x->cause), "%s", d->cause ? d->cause : "");
@@ -1036,6 +1044,60 @@ static void test_restored_alarm_stays_latched_and_drives_outputs(void **state)
         engine_free(e);
 }
 
+/* One rule, one output per unit: the siren in each flat sounds for that flat's alarm alone. */
+static void test_each_unit_output_sounds_only_for_its_own_unit(void **state)
+{
+        struct recorder rec = {0};
+        struct ruleset rs;
+        struct engine *e = make_engine(rules_unit_sirens, &rs, &rec);
+        bool on = true;
+
+        (void)state;
+        assert_int_equal(engine_output_state(e, "siren", &on), 0);
+        assert_false(on);
+        engine_reading(e,
+                       &(struct engine_reading){.detector = (size_t)engine_detector_find(e, "S3"),
+                                                .kind = ENGINE_READING_SMOKE,
+                                                .value = 1,
+                                                .time = 1000});
+        assert_int_equal(rec.n, 2);
+        assert_int_equal(rec.r[0].kind, ENGINE_ALARM);
+        assert_int_equal(rec.r[1].kind, ENGINE_OUTPUT_ON);
+        assert_string_equal(rec.r[1].who, "siren");
+        assert_string_equal(rec.r[1].zone, "unit:U2");
+        assert_int_equal(engine_output_state(e, "siren", &on), 0);
+        assert_true(on);
+        /* A second flat: its own siren; the first keeps sounding. */
+        engine_reading(e,
+                       &(struct engine_reading){.detector = (size_t)engine_detector_find(e, "S4"),
+                                                .kind = ENGINE_READING_SMOKE,
+                                                .value = 1,
+                                                .time = 2000});
+        assert_int_equal(rec.n, 4);
+        assert_int_equal(rec.r[3].kind, ENGINE_OUTPUT_ON);
+        assert_string_equal(rec.r[3].zone, "unit:U3");
+        /* A common area's alarm sounds no flat's siren. */
+        engine_reading(e,
+                       &(struct engine_reading){.detector = (size_t)engine_detector_find(e, "SA"),
+                                                .kind = ENGINE_READING_SMOKE,
+                                                .value = 1,
+                                                .time = 3000});
+        assert_int_equal(rec.n, 5);
+        assert_int_equal(rec.r[4].kind, ENGINE_ALARM);
+        /* Silencing one flat stops that flat's siren only. */
+        assert_int_equal(engine_command(e, &(struct engine_command){.kind = ENGINE_CMD_SILENCE,
+                                                                    .target = "unit:U2",
+                                                                    .who = "test",
+                                                                    .time = 4000}),
+                         0);
+        assert_int_equal(rec.n, 7);
+        assert_int_equal(rec.r[6].kind, ENGINE_OUTPUT_OFF);
+        assert_string_equal(rec.r[6].zone, "unit:U2");
+        assert_int_equal(engine_output_state(e, "siren", &on), 0);
+        assert_true(on);
+        engine_free(e);
+}
+
 static void test_time_never_goes_backwards(void **state)
 {
         struct recorder rec = {0};
@@ -1069,6 +1131,7 @@ int main(void)
                 cmocka_unit_test(test_tick_to_never_returns),
                 cmocka_unit_test(test_shared_unknown_slot_latches_against_another_detectors_clear),
                 cmocka_unit_test(test_restored_alarm_stays_latched_and_drives_outputs),
+                cmocka_unit_test(test_each_unit_output_sounds_only_for_its_own_unit),
                 cmocka_unit_test(test_time_never_goes_backwards),
         };
 

@@ -369,7 +369,7 @@ static void test_follows_takes_building_floor_unit_and_zone(void **state)
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 snprintf(want, sizeof(want),
                          "invalid follows '%s': expected building, floor:N (-20 to 200, not 0), "
-                         "unit:ID or zone:ID",
+                         "unit:ID, zone:ID or each-unit",
                          bad[i]);
                 check_value(f, "output o", "follows", bad[i], want);
         }
@@ -800,8 +800,9 @@ static void test_output_without_follows_is_an_error(void **state)
         struct fixture *f = *state;
 
         assert_fails(f, "[output bell]\ndelay_s = 0\n[output horn]\nfollows = building\n", 1);
-        assert_diag(f, 0, 1,
-                    "[output bell] needs follows = building | floor:N | unit:ID | zone:ID");
+        assert_diag(
+                f, 0, 1,
+                "[output bell] needs follows = building | floor:N | unit:ID | zone:ID | each-unit");
 }
 
 static void test_syntax_errors_come_from_the_shared_reader(void **state)
@@ -858,7 +859,7 @@ static void test_several_errors_in_one_file_are_all_reported_in_order(void **sta
         assert_diag(f, 7, 12, "expected 'key = value' or '[section]'");
         assert_diag(f, 8, 14,
                     "invalid follows 'everywhere': expected building, floor:N (-20 to 200, not "
-                    "0), unit:ID or zone:ID");
+                    "0), unit:ID, zone:ID or each-unit");
         assert_diag(f, 9, 15,
                     "delay_s 700 is out of range: expected whole seconds from 0 to 600 (EN 54-2 "
                     "7.11: delays to outputs are at most 10 min)");
