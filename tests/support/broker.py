@@ -40,17 +40,47 @@ def make_ca_and_server_cert(directory):
     return d / "ca.pem"
 
 
+def make_client_cert(directory, ca_dir, cn):
+    """A client certificate and key for @cn (its subject's common name), signed by the CA that
+    make_ca_and_server_cert() left in @ca_dir; written to @directory as CN.pem and CN.key.
+    Returns (certificate, key)."""
+    d, ca = Path(directory), Path(ca_dir)
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+    key, csr, pem, ext = d / f"{cn}.key", d / f"{cn}.csr", d / f"{cn}.pem", d / f"{cn}.ext"
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key, "-out", csr, "-subj", f"/CN={cn}")
+    ext.write_text("extendedKeyUsage=clientAuth\n")
+    openssl("x509", "-req", "-in", csr, "-CA", ca / "ca.pem", "-CAkey", ca / "ca.key",
+            "-CAcreateserial", "-out", pem, "-days", "2", "-extfile", ext)
+    return pem, key
+
+
 class Broker:
-    def __init__(self, tls=False):
+    """@tls: a TLS listener with a certificate for 127.0.0.1 from a CA of its own (cafile).
+    @require_certificate (implies TLS): clients must present a certificate from that CA, and
+    its common name is their user name; the broker makes one for itself, CN "test-admin", for
+    publish() and client_args(). @acl_file: Mosquitto's ACL file, by those user names."""
+
+    def __init__(self, tls=False, require_certificate=False, acl_file=None):
         self.dir = Path(tempfile.mkdtemp(prefix="firegate-broker-"))
         self.port = free_port()
         self.conf = self.dir / "mosquitto.conf"
+        tls = tls or require_certificate
         self.cafile = make_ca_and_server_cert(self.dir) if tls else None
+        self.client_cert = None
         text = (f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
                 "persistence false\nlog_dest stderr\n")
         if tls:
             text += (f"cafile {self.cafile}\ncertfile {self.dir / 'server.pem'}\n"
                      f"keyfile {self.dir / 'server.key'}\n")
+        if require_certificate:
+            text += "require_certificate true\nuse_identity_as_username true\n"
+            self.client_cert = make_client_cert(self.dir, self.dir, "test-admin")
+        if acl_file:
+            text += f"acl_file {acl_file}\n"
         if os.geteuid() == 0:
             text += "user root\n"
         self.conf.write_text(text)
@@ -75,11 +105,17 @@ class Broker:
             self.proc.wait(timeout=10)
         self.proc = None
 
-    def publish(self, topic, payload, retain=False, qos=1):
-        argv = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-q", str(qos),
-                "-t", topic, "-m", payload]
+    def client_args(self):
+        """What mosquitto_pub and mosquitto_sub need to reach this broker."""
+        argv = ["-h", "127.0.0.1", "-p", str(self.port)]
         if self.cafile:
             argv += ["--cafile", str(self.cafile)]
+        if self.client_cert:
+            argv += ["--cert", str(self.client_cert[0]), "--key", str(self.client_cert[1])]
+        return argv
+
+    def publish(self, topic, payload, retain=False, qos=1):
+        argv = ["mosquitto_pub", *self.client_args(), "-q", str(qos), "-t", topic, "-m", payload]
         if retain:
             argv.append("-r")
         subprocess.run(argv, check=True, timeout=10)
