@@ -60,6 +60,7 @@ int cmd_check_config(struct cli *cli, int argc, char **argv)
                        crypto_key_is_demo(key) ? " - DEMO KEY, NOT FOR PRODUCTION" : "");
                 config_print(cli->config, stdout);
         }
+        config_uplink_warnings(cli->config, stderr, "firegate: warning: ");
         if (crypto_key_is_demo(key))
                 log_warning("%s is a DEMO authority key: records it verifies are marked as "
                             "verified by a demo key",

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "inifile.h"
@@ -52,6 +53,7 @@ enum config_type {
         CONFIG_GATEWAY_ID, /* char *: GATEWAY_ID_CHARS, 1 to GATEWAY_ID_MAX of them */
         CONFIG_TEXT,       /* char *: printable text, at most max characters */
         CONFIG_REGEX,      /* char *: a POSIX extended regular expression */
+        CONFIG_BOOLEAN,    /* bool: yes/no, true/false, on/off, 1/0 */
 };
 
 struct config_key {
@@ -260,6 +262,138 @@ static const struct config_key config_keys[] = {
                 .max = CONFIG_PATH_MAX - (long)sizeof("/control.sock"),
                 .help = "Directory of the daemon's control socket (systemd's RuntimeDirectory).",
         },
+        {
+                .section = "uplink",
+                .name = "uris",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config, uplink_uris),
+                .default_value = "",
+                .max = 180,
+                .may_be_empty = true,
+                .help = "The platform's broker: server URIs (ssl://host:8883) separated by "
+                        "spaces, tried in order; empty: no uplink, alerts wait in the outbox.",
+        },
+        {
+                .section = "uplink",
+                .name = "cafile",
+                .type = CONFIG_PATH,
+                .offset = offsetof(struct config, uplink_cafile),
+                .default_value = "",
+                .max = CONFIG_PATH_MAX,
+                .may_be_empty = true,
+                .help = "CA certificate (PEM) that signed the platform broker's certificate.",
+        },
+        {
+                .section = "uplink",
+                .name = "certfile",
+                .type = CONFIG_PATH,
+                .offset = offsetof(struct config, uplink_certfile),
+                .default_value = "",
+                .max = CONFIG_PATH_MAX,
+                .may_be_empty = true,
+                .help = "This gateway's client certificate (PEM), made at provisioning.",
+        },
+        {
+                .section = "uplink",
+                .name = "keyfile",
+                .type = CONFIG_PATH,
+                .offset = offsetof(struct config, uplink_keyfile),
+                .default_value = "",
+                .max = CONFIG_PATH_MAX,
+                .may_be_empty = true,
+                .help = "Its private key (PEM); readable only by the gateway.",
+        },
+        {
+                .section = "uplink",
+                .name = "username",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config, uplink_username),
+                .default_value = "",
+                .max = 128,
+                .may_be_empty = true,
+                .help = "User name on the platform's broker; empty for none.",
+        },
+        {
+                .section = "uplink",
+                .name = "password",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config, uplink_password),
+                .default_value = "",
+                .max = 128,
+                .may_be_empty = true,
+                .help = "Its password; keep this file readable only by the gateway.",
+        },
+        {
+                .section = "uplink",
+                .name = "insecure",
+                .type = CONFIG_BOOLEAN,
+                .offset = offsetof(struct config, uplink_insecure),
+                .default_value = "no",
+                .help = "yes allows tcp:// URIs and connections without client credentials "
+                        "(tests only); check-config warns about it.",
+        },
+        {
+                .section = "uplink",
+                .name = "keepalive_s",
+                .type = CONFIG_INTEGER,
+                .offset = offsetof(struct config, uplink_keepalive_s),
+                .default_value = "30",
+                .min = 5,
+                .max = 600,
+                .help = "MQTT keep-alive; the broker sends the last will after 1.5 times it.",
+        },
+        {
+                .section = "uplink",
+                .name = "heartbeat_s",
+                .type = CONFIG_INTEGER,
+                .offset = offsetof(struct config, heartbeat_s),
+                .default_value = "30",
+                .min = 5,
+                .max = 3600,
+                .help = "Heartbeat period: the platform tells a dead gateway from a quiet "
+                        "building by it (docs/uplink.md: transmission categories).",
+        },
+        {
+                .section = "uplink",
+                .name = "stats_interval_s",
+                .type = CONFIG_INTEGER,
+                .offset = offsetof(struct config, stats_interval_s),
+                .default_value = "300",
+                .min = 10,
+                .max = 86400,
+                .help = "How often statistics are sent.",
+        },
+        {
+                .section = "uplink",
+                .name = "outbox_max",
+                .type = CONFIG_INTEGER,
+                .offset = offsetof(struct config, outbox_max),
+                .default_value = "10000",
+                .min = 100,
+                .max = 10000000,
+                .help = "Pending messages past which older statistics are coalesced; alerts are "
+                        "never dropped.",
+        },
+        {
+                .section = "uplink",
+                .name = "platform_account",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config, platform_account),
+                .default_value = "city-platform",
+                .max = 64,
+                .help = "The platform's account on its broker: only its commands are accepted.",
+        },
+        {
+                .section = "uplink",
+                .name = "command_max_age_s",
+                .type = CONFIG_INTEGER,
+                .offset = offsetof(struct config, command_max_age_s),
+                .default_value = "60",
+                .min = 5,
+                .max = 3600,
+                .help = "A command whose time is further than this from the gateway's clock is "
+                        "refused.",
+        },
         /* [sounder NAME]: repeated sections, whose keys stay last (CONFIG_KEY_COUNT). */
         {
                 .section = "sounder",
@@ -332,6 +466,7 @@ static bool config_key_is_string(const struct config_key *k)
                 return true;
         case CONFIG_INTEGER:
         case CONFIG_LOG_LEVEL:
+        case CONFIG_BOOLEAN:
                 return false;
         }
         return false;
@@ -426,6 +561,9 @@ static void config_expected(const struct config_key *k, char *buf, size_t len)
                 return;
         case CONFIG_LOG_LEVEL:
                 snprintf(buf, len, "one of error, warning, notice, info, debug");
+                return;
+        case CONFIG_BOOLEAN:
+                snprintf(buf, len, "yes or no");
                 return;
         case CONFIG_GATEWAY_ID:
                 snprintf(buf, len, "1 to %d of the characters A-Z a-z 0-9 . _ -", GATEWAY_ID_MAX);
@@ -531,6 +669,21 @@ static int parse_integer(const struct config_key *k, const char *value, long *ou
         return 0;
 }
 
+/* 1 for yes, true, on, 1; 0 for no, false, off, 0 (any case); -EINVAL otherwise. */
+static int parse_boolean(const char *value)
+{
+        static const char *const yes[] = {"yes", "true", "on", "1"}, *const no[] = {"no", "false",
+                                                                                    "off", "0"};
+
+        for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+                if (strcasecmp(value, yes[i]) == 0)
+                        return 1;
+                if (strcasecmp(value, no[i]) == 0)
+                        return 0;
+        }
+        return -EINVAL;
+}
+
 /* Sets the field of @k from @value, text as in the file. Returns 0, -ENOMEM, or -EINVAL with
  * the reason in @why. */
 static int config_set(void *base, const struct config_key *k, const char *value, const char *dir,
@@ -568,6 +721,15 @@ static int config_set(void *base, const struct config_key *k, const char *value,
                         return -EINVAL;
                 }
                 *(int *)field = r;
+                return 0;
+        case CONFIG_BOOLEAN:
+                r = parse_boolean(value);
+                if (r < 0) {
+                        snprintf(why, why_len, "invalid %s '%s': expected %s", k->name, value,
+                                 expected);
+                        return -EINVAL;
+                }
+                *(bool *)field = r;
                 return 0;
         case CONFIG_GATEWAY_ID:
                 if (strlen(value) > GATEWAY_ID_MAX ||
@@ -814,6 +976,132 @@ static int config_check_sounders(struct config_parse *p)
         return r;
 }
 
+static unsigned config_line(const struct config *c, const char *section, const char *name)
+{
+        size_t i = config_key_find(section, name);
+
+        return i == KEY_NONE ? 0 : c->set_line[i];
+}
+
+size_t config_uplink_uris(const struct config *c, char **owned, const char **uris, size_t max)
+{
+        size_t n = 0;
+        char *save = NULL;
+
+        *owned = strdup(c->uplink_uris);
+        if (!*owned)
+                return 0;
+        for (char *t = strtok_r(*owned, " \t", &save); t && n < max;
+             t = strtok_r(NULL, " \t", &save))
+                uris[n++] = t;
+        return n;
+}
+
+static bool uri_is_plain(const char *uri)
+{
+        return strncmp(uri, "tcp://", 6) == 0 || strncmp(uri, "mqtt://", 7) == 0;
+}
+
+/* Each URI a scheme Paho takes and a host:port after it; tcp:// and missing client credentials
+ * only with insecure = yes. */
+static int config_check_uplink(struct config_parse *p)
+{
+        static const char *const schemes[] = {"ssl://", "mqtts://", "tcp://", "mqtt://"};
+        const struct config *c = p->c;
+        const char *uris[CONFIG_UPLINK_URIS_MAX + 1];
+        char *owned = NULL;
+        size_t n = config_uplink_uris(c, &owned, uris, CONFIG_UPLINK_URIS_MAX + 1);
+        unsigned line = config_line(c, "uplink", "uris");
+        bool tls = false, plain = false;
+        int r = 0;
+
+        if (!owned)
+                return -ENOMEM;
+        if (n > CONFIG_UPLINK_URIS_MAX) {
+                diag_add(p->d, p->path, line, "too many uplink uris: at most %d",
+                         CONFIG_UPLINK_URIS_MAX);
+                r = -EINVAL;
+        }
+        for (size_t i = 0; i < n && i < CONFIG_UPLINK_URIS_MAX; i++) {
+                const char *rest = NULL, *colon;
+                size_t k;
+
+                for (k = 0; k < ARRAY_SIZE(schemes) && !rest; k++)
+                        if (strncmp(uris[i], schemes[k], strlen(schemes[k])) == 0)
+                                rest = uris[i] + strlen(schemes[k]);
+                colon = rest ? strrchr(rest, ':') : NULL;
+                if (!rest || !colon || colon == rest || !colon[1] ||
+                    colon[1 + strspn(colon + 1, "0123456789")] != '\0' ||
+                    strtol(colon + 1, NULL, 10) < 1 || strtol(colon + 1, NULL, 10) > 65535) {
+                        diag_add(p->d, p->path, line,
+                                 "invalid uplink uri '%s': expected ssl://HOST:PORT (or tcp://, "
+                                 "with insecure = yes)",
+                                 uris[i]);
+                        r = -EINVAL;
+                        continue;
+                }
+                if (uri_is_plain(uris[i]))
+                        plain = true;
+                else
+                        tls = true;
+        }
+        if (r == 0 && n && !c->uplink_insecure) {
+                if (plain) {
+                        diag_add(p->d, p->path, line,
+                                 "uplink uris include plain tcp://: alarms would cross the network "
+                                 "unencrypted; use ssl:// or set insecure = yes (tests only)");
+                        r = -EINVAL;
+                }
+                if (tls && !*c->uplink_cafile) {
+                        diag_add(p->d, p->path, line,
+                                 "uplink over TLS needs cafile = the CA of the platform's broker");
+                        r = -EINVAL;
+                }
+                if (!*c->uplink_certfile && !*c->uplink_password) {
+                        diag_add(p->d, p->path, line,
+                                 "uplink needs client credentials: certfile and keyfile, or "
+                                 "username and password (insecure = yes allows none)");
+                        r = -EINVAL;
+                }
+        }
+        if (!*c->uplink_certfile != !*c->uplink_keyfile) {
+                diag_add(p->d, p->path,
+                         config_line(c, "uplink", *c->uplink_certfile ? "certfile" : "keyfile"),
+                         "uplink certfile and keyfile go together");
+                r = -EINVAL;
+        }
+        free(owned);
+        return r;
+}
+
+size_t config_uplink_warnings(const struct config *c, FILE *out, const char *prefix)
+{
+        const char *uris[CONFIG_UPLINK_URIS_MAX];
+        char *owned = NULL;
+        size_t n = config_uplink_uris(c, &owned, uris, CONFIG_UPLINK_URIS_MAX), said = 0;
+
+        if (!*c->uplink_uris) {
+                fprintf(out, "%sno uplink uris: alerts are kept in the outbox and reach no one\n",
+                        prefix);
+                said++;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (uri_is_plain(uris[i])) {
+                        fprintf(out,
+                                "%suplink %s is plain MQTT: alarms cross the network "
+                                "unencrypted (insecure = yes)\n",
+                                prefix, uris[i]);
+                        said++;
+                }
+        if (n && !*c->uplink_certfile && !*c->uplink_password) {
+                fprintf(out, "%suplink connects without client credentials (insecure = yes)\n",
+                        prefix);
+                said++;
+        }
+        free(owned);
+        return said;
+}
+
 /* The absolute directory of @path into *@dir. Returns 0 or a negative errno. */
 static int config_dir_of(const char *path, char **dir)
 {
@@ -862,6 +1150,8 @@ int config_load(const char *path, struct diag *d, struct config **out)
         r = inifile_parse(path, CONFIG_FILE_MAX, &ops, &p, d);
         if (r == 0 || r == -EINVAL)
                 r = config_check_sounders(&p) < 0 ? -EINVAL : r;
+        if (r == 0 || r == -EINVAL)
+                r = config_check_uplink(&p) < 0 ? -EINVAL : r;
         if (r < 0)
                 goto out_free_config;
         r = config_derive(p.c);
@@ -894,6 +1184,9 @@ static void config_print_value(const void *base, const struct config_key *k, FIL
                 return;
         case CONFIG_LOG_LEVEL:
                 fprintf(out, "%s = %s\n", k->name, log_level_to_string(*(const int *)field));
+                return;
+        case CONFIG_BOOLEAN:
+                fprintf(out, "%s = %s\n", k->name, *(const bool *)field ? "yes" : "no");
                 return;
         }
 }

@@ -13,6 +13,7 @@
 #ifndef FIREGATE_CONFIG_H
 #define FIREGATE_CONFIG_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "diag.h"
@@ -21,9 +22,11 @@
 #define CONFIG_ENV          "FIREGATE_CONFIG"
 
 /* Number of keys in config.c's table; a static assertion there keeps the two equal. */
-#define CONFIG_KEY_COUNT 20
+#define CONFIG_KEY_COUNT 33
 /* Keys of one [sounder NAME] section, the last ones in config.c's table. */
 #define CONFIG_SOUNDER_KEY_COUNT 4
+/* The most server URIs [uplink] uris may list. */
+#define CONFIG_UPLINK_URIS_MAX 8
 /* The most [sounder NAME] sections a config may hold. */
 #define CONFIG_SOUNDERS_MAX 64
 
@@ -80,6 +83,22 @@ struct config {
         /* [control] */
         char *runtime_dir; /* runtime_dir = ; default /run/firegate: the control socket's home */
 
+        /* [uplink]: the city platform's broker (docs/uplink.md) */
+        char *uplink_uris;       /* uris = ; server URIs separated by spaces; empty: off */
+        char *uplink_cafile;     /* cafile = ; CA of the platform's broker */
+        char *uplink_certfile;   /* certfile = ; this gateway's client certificate */
+        char *uplink_keyfile;    /* keyfile = ; its key */
+        char *uplink_username;   /* username = */
+        char *uplink_password;   /* password = */
+        bool uplink_insecure;    /* insecure = ; allows tcp:// and connections without client
+                                    credentials */
+        long uplink_keepalive_s; /* keepalive_s = ; default 30 */
+        long heartbeat_s;        /* heartbeat_s = ; default 30 */
+        long stats_interval_s;   /* stats_interval_s = ; default 300 */
+        long outbox_max;         /* outbox_max = ; pending rows before statistics coalesce */
+        char *platform_account;  /* platform_account = ; whose commands are accepted */
+        long command_max_age_s;  /* command_max_age_s = ; default 60 */
+
         /* The line of @path that set each key, in the order config_print() writes them; 0 when
          * the key kept its default. Written by config_load(), read by config_print(). */
         unsigned set_line[CONFIG_KEY_COUNT];
@@ -100,6 +119,15 @@ void config_free(struct config *c);
  * or "section.name (embedded default)". Writes into @buf and returns it. */
 const char *config_where(const struct config *c, const char *section, const char *name, char *buf,
                          size_t size);
+
+/* The uplink's server URIs, split at spaces into @uris (pointers into a copy the caller frees
+ * in *@owned). Returns how many, at most @max. */
+size_t config_uplink_uris(const struct config *c, char **owned, const char **uris, size_t max);
+
+/* What weakens the uplink, as lines written to @out, each prefixed by @prefix: no uplink at
+ * all, and what insecure = yes allowed (a tcp:// URI, no client credentials). Returns how
+ * many. */
+size_t config_uplink_warnings(const struct config *c, FILE *out, const char *prefix);
 
 /* Prints every setting as an INI file that config_load() accepts, each key with a comment that
  * says whether it is the default. */

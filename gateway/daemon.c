@@ -23,72 +23,23 @@
 #include <systemd/sd-event.h>
 #include <time.h>
 
+#include "daemon_internal.h"
+
 #include "control.h"
 #include "decode.h"
 #include "diag.h"
 #include "engine.h"
 #include "engine_view.h"
 #include "incident.h"
+#include "message.h"
 #include "log.h"
 #include "mqtt.h"
 #include "registry.h"
 #include "replay.h"
 #include "ruleset.h"
+#include "wallclock.h"
 
-#define N_BRIDGES 4
-/* Refused messages are logged at most this often: a flooding device must not flood the
- * journal and wear the SD card. */
-#define REFUSED_LOG_INTERVAL_US (10 * 1000000ULL)
-
-struct device_entry {
-        enum decode_bridge bridge;
-        const char *device;
-        size_t detector;
-};
-
-/* What the broker's messages did for one registry detector, kept in memory only: shown by
- * `firegate status --detectors` so an installer finds the device that sends garbage. */
-struct detector_counts {
-        unsigned long readings, refused;
-        int64_t refused_at; /* UTC ms of the last refusal, 0 when none */
-        char why[DECODE_WHY_MAX];
-};
-
-/* A sounder commanded on, with its topic filled in: sent again on every connection. */
-struct sounding {
-        const struct config_sounder *sounder;
-        char *topic;
-};
-
-/* Messages that could not be used, by why; messages from devices the registry does not know. */
-struct message_counts {
-        unsigned long received, malformed, oversize, unknown_topic, unknown_device;
-};
-
-struct daemon {
-        const struct config *config;
-        struct store *store;
-        sd_event *event;
-        sd_event_source *deadline, *broker_fault;
-        uint64_t start_us;
-        struct ruleset *rules;
-        struct engine_view *view;
-        struct engine *engine;
-        struct decoder *decoders[N_BRIDGES];
-        struct mqtt *mqtt;
-        struct control *control;
-        struct device_entry *devices;
-        size_t n_devices;
-        struct detector_counts *counts; /* by engine index, registry detectors only */
-        struct sounding *sounding;
-        size_t n_sounding;
-        bool broker_fault_raised;
-        struct message_counts msgs;
-        unsigned long refused_unlogged;
-        uint64_t refused_logged_us;
-};
-
-static engine_time engine_now(struct daemon *d)
+engine_time daemon_engine_now(struct daemon *d)
 {
         uint64_t now;
 
@@ -146,27 +97,54 @@ static int decision_priority(enum engine_decision_kind k)
         return LOG_NOTICE;
 }
 
-static int64_t wall_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Commits the decision to the store before anything else learns of it. A store that cannot take
  * it (a full or failing disk) does not silence it: the journal line below still says it. */
+static int last_event(struct store *s, long long *id)
+{
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+
+        if (sqlite3_prepare_v2(store_db(s), "SELECT coalesce(max(id), 0) FROM incident_event", -1,
+                               &st, NULL) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_ROW)
+                r = store_error(s, "reading the incident log");
+        else
+                *id = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return r;
+}
+
+/* The alerts are written in the decision's transaction, so they exist exactly when the
+ * incident change does. Should they fail to be built, the incident is still committed and the
+ * error said: a decision the platform does not hear of is bad, one not recorded is worse. */
 static int record(struct daemon *d, const struct engine_decision *dec)
 {
+        bool alert = message_alert_event(dec->kind) != NULL;
+        sqlite3 *db = store_db(d->store);
+        long long before = 0;
         int r = store_begin(d->store);
 
-        if (r == 0) {
-                r = incident_record(d->store, dec, wall_ms(), NULL);
-                if (r == 0)
-                        r = store_commit(d->store);
-                if (r < 0)
-                        store_rollback(d->store);
+        if (r == 0 && alert)
+                r = last_event(d->store, &before);
+        if (r == 0)
+                r = incident_record(d->store, dec, wallclock_ms(), NULL);
+        if (r == 0 && alert) {
+                int a = sqlite3_exec(db, "SAVEPOINT alerts", NULL, NULL, NULL) == SQLITE_OK
+                                ? daemon_uplink_alerts(d, dec, before)
+                                : store_error(d->store, "queueing alerts");
+
+                if (a < 0) {
+                        sqlite3_exec(db, "ROLLBACK TO alerts", NULL, NULL, NULL);
+                        log_error_errno(a, "the platform will not be told of the next decision");
+                }
+                sqlite3_exec(db, "RELEASE alerts", NULL, NULL, NULL);
         }
+        if (r == 0)
+                r = store_commit(d->store);
+        if (r < 0)
+                store_rollback(d->store);
+        else if (alert)
+                outbox_pump(d->outbox);
         return r;
 }
 
@@ -326,7 +304,7 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 
         (void)s;
         (void)usec;
-        engine_tick(d->engine, engine_now(d));
+        engine_tick(d->engine, daemon_engine_now(d));
         arm_deadline(d);
         return 0;
 }
@@ -383,7 +361,7 @@ static void feed(struct daemon *d, size_t detector, const struct decode_reading 
                                     .kind = r->kind,
                                     .value = r->value,
                                     .flags = r->flags,
-                                    .time = engine_now(d)};
+                                    .time = daemon_engine_now(d)};
 
         engine_reading(d->engine, &er);
 }
@@ -444,7 +422,7 @@ static void count_refusal(struct daemon *d, enum decode_bridge b, const char *de
                 struct detector_counts *c = &d->counts[hit->detector];
 
                 c->refused++;
-                c->refused_at = wall_ms();
+                c->refused_at = wallclock_ms();
                 snprintf(c->why, sizeof(c->why), "%s", why);
         }
 }
@@ -504,7 +482,7 @@ static int on_broker_fault(sd_event_source *s, uint64_t usec, void *userdata)
         struct daemon *d = userdata;
         struct engine_decision dec = {
                 .kind = ENGINE_FAULT,
-                .time = engine_now(d),
+                .time = daemon_engine_now(d),
                 .zone = "building",
                 .cause = "the building broker is unreachable: every wireless detector is unheard",
                 .rule = "broker",
@@ -536,7 +514,7 @@ static void on_broker_state(void *ctx, bool connected)
         if (d->broker_fault_raised) {
                 struct engine_decision dec = {
                         .kind = ENGINE_RESTORE,
-                        .time = engine_now(d),
+                        .time = daemon_engine_now(d),
                         .zone = "building",
                         .cause = "the building broker is reachable again",
                         .rule = "broker",
@@ -665,7 +643,7 @@ static int restore_one(void *ctx, const char *detector, int64_t first_at, bool a
 {
         struct daemon *d = ctx;
         long idx = engine_detector_find(d->engine, detector);
-        engine_time first = engine_now(d) - (engine_time)(wall_ms() - first_at);
+        engine_time first = daemon_engine_now(d) - (engine_time)(wallclock_ms() - first_at);
 
         /* A detector gone from the registry since: its alarm still stands, on a spare slot. */
         if (idx < 0)
@@ -754,6 +732,7 @@ static void status(struct daemon *d, bool detectors, FILE *reply)
                                                           d->sounding[i].sounder->name, "topic",
                                                           d->sounding[i].topic));
         json_object_set(root, "sounding", sounding);
+        daemon_uplink_status(d, root);
         if (list)
                 json_object_set(root, "detectors", list);
         fputs("ok status\n", reply);
@@ -767,8 +746,8 @@ out:
         json_decref(root);
 }
 
-static void on_control(void *ctx, const char *verb, const char *target, const char *who,
-                       FILE *reply)
+int daemon_act(struct daemon *d, const char *verb, const char *target, const char *who, char *reply,
+               size_t reply_len, long long *incident)
 {
         static const struct {
                 const char *verb;
@@ -776,42 +755,61 @@ static void on_control(void *ctx, const char *verb, const char *target, const ch
         } verbs[] = {{"acknowledge", ENGINE_CMD_ACKNOWLEDGE},
                      {"silence", ENGINE_CMD_SILENCE},
                      {"reset", ENGINE_CMD_RESET}};
-        struct daemon *d = ctx;
-        struct engine_command cmd = {.who = who, .time = engine_now(d)};
+        struct engine_command cmd = {.who = who, .time = daemon_engine_now(d)};
         char place[128];
         size_t v;
+        int r;
+
+        if (incident)
+                *incident = 0;
+        for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
+                if (strcmp(verb, verbs[v].verb) == 0)
+                        break;
+        if (v == sizeof(verbs) / sizeof(verbs[0])) {
+                snprintf(reply, reply_len, "unknown action (acknowledge, silence, reset, status)");
+                return -EINVAL;
+        }
+        cmd.kind = verbs[v].kind;
+        cmd.target = target;
+        if (target[0] && strspn(target, "0123456789") == strlen(target)) {
+                if (incident_place(d, target, place, sizeof(place)) < 0) {
+                        snprintf(reply, reply_len, "no open incident %.20s", target);
+                        return -ENOENT;
+                }
+                cmd.target = place;
+                if (incident)
+                        *incident = strtoll(target, NULL, 10);
+        }
+        r = engine_command(d->engine, &cmd);
+        arm_deadline(d);
+        if (r == -ENOENT)
+                snprintf(reply, reply_len, "%.100s is not a zone of this building", cmd.target);
+        else if (r == -EALREADY)
+                snprintf(reply, reply_len, "nothing to %s in %.100s", verb, cmd.target);
+        else if (r < 0)
+                snprintf(reply, reply_len, "%s", strerror(-r));
+        else
+                snprintf(reply, reply_len, "%s %.100s by %.150s", verb, cmd.target, who);
+        return r;
+}
+
+static void on_control(void *ctx, const char *verb, const char *target, const char *who,
+                       FILE *reply)
+{
+        struct daemon *d = ctx;
+        char text[512];
         int r;
 
         if (strcmp(verb, "status") == 0) {
                 status(d, strcmp(target, "all") == 0, reply);
                 return;
         }
-        for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
-                if (strcmp(verb, verbs[v].verb) == 0)
-                        break;
-        if (v == sizeof(verbs) / sizeof(verbs[0])) {
-                fputs("refused unknown action (acknowledge, silence, reset, status)", reply);
-                return;
-        }
-        cmd.kind = verbs[v].kind;
-        cmd.target = target;
-        if (target[0] && strspn(target, "0123456789") == strlen(target)) {
-                if (incident_place(d, target, place, sizeof(place)) < 0) {
-                        fprintf(reply, "refused no open incident %.20s", target);
-                        return;
-                }
-                cmd.target = place;
-        }
-        r = engine_command(d->engine, &cmd);
-        arm_deadline(d);
-        if (r == -ENOENT)
-                fprintf(reply, "refused %.100s is not a zone of this building", cmd.target);
-        else if (r == -EALREADY)
-                fprintf(reply, "refused nothing to %s in %.100s", verb, cmd.target);
-        else if (r < 0)
-                fprintf(reply, "error %s", strerror(-r));
-        else
-                fprintf(reply, "ok %s %.100s by %.100s", verb, cmd.target, who);
+        r = daemon_act(d, verb, target, who, text, sizeof(text), NULL);
+        fprintf(reply, "%s %s",
+                r == 0                                             ? "ok"
+                : (r == -ENOENT || r == -EALREADY || r == -EINVAL) ? "refused"
+                                                                   : "error",
+                text);
 }
 
 static int start_control(struct daemon *d)
@@ -868,6 +866,7 @@ static int setup_loop(struct daemon *d)
 
 static void daemon_free(struct daemon *d)
 {
+        daemon_uplink_stop(d);
         control_free(d->control);
         mqtt_free(d->mqtt);
         for (int b = 0; b < N_BRIDGES; b++)
@@ -897,6 +896,9 @@ int daemon_run(const struct config *config, struct store *store, const char *aut
         r = registry_summary(store, authority_key_id, &sum);
         if (r == 0)
                 r = engine_view_from_store(store, &d.view);
+        if (r < 0)
+                goto out;
+        r = daemon_uplink_start(&d);
         if (r < 0)
                 goto out;
         load_rules(&d);

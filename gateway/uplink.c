@@ -50,8 +50,8 @@
 #define UPLINK_TEXT_MAX            256
 #define UPLINK_MQTT_MAX_PACKET     268435455 /* the largest remaining length MQTT can encode */
 
-static const char status_online[] = "{\"state\":\"online\"}";
-static const char status_offline[] = "{\"state\":\"offline\"}";
+static const char default_online[] = "{\"state\":\"online\"}";
+static const char default_offline[] = "{\"state\":\"offline\"}";
 
 enum event_kind {
         EVENT_CONNECTED,      /* CONNACK accepted; code: the broker's Receive Maximum or 0 */
@@ -113,6 +113,7 @@ struct uplink {
         int *versions; /* 5, or 4 once the server refused MQTT 5 */
         size_t n_uris;
         char *client_id, *username, *password, *cafile, *certfile, *keyfile, *status_topic;
+        char *status_online, *status_offline;
         char **subscriptions;
         size_t n_subscriptions;
         int keepalive_s, max_inflight;
@@ -481,7 +482,7 @@ static int link_connect(struct uplink *u, struct link *l)
         opts.password = u->password;
         if (u->status_topic) {
                 will.topicName = u->status_topic;
-                will.message = status_offline;
+                will.message = u->status_offline;
                 will.qos = 1;
                 will.retained = 1;
                 opts.will = &will;
@@ -594,7 +595,7 @@ static void handle_connected(struct uplink *u, const struct event *ev)
         /* The status publish is in flight too, hence the one kept back. */
         if (ev->code > 1 && ev->code - 1 < u->inflight_limit)
                 u->inflight_limit = ev->code - 1;
-        send_status(u, status_online);
+        send_status(u, u->status_online);
         if (l->version == MQTTVERSION_5) {
                 ro.onSuccess5 = paho_subscribed5;
                 ro.onFailure5 = paho_subscribe_failed5;
@@ -902,6 +903,10 @@ static int copy_options(struct uplink *u, const struct uplink_options *opt)
         r |= copy_string(&u->certfile, opt->certfile);
         r |= copy_string(&u->keyfile, opt->keyfile);
         r |= copy_string(&u->status_topic, opt->status_topic);
+        r |= copy_string(&u->status_online,
+                         opt->status_online ? opt->status_online : default_online);
+        r |= copy_string(&u->status_offline,
+                         opt->status_offline ? opt->status_offline : default_offline);
         if (r < 0)
                 return -ENOMEM;
         u->keepalive_s = opt->keepalive_s > 0 ? opt->keepalive_s : 60;
@@ -1010,8 +1015,8 @@ static void close_link(struct uplink *u)
         const char *uri = u->uris[u->link->uri];
 
         if (u->status_topic && (u->state == STATE_UP || u->state == STATE_SUBSCRIBING) &&
-            MQTTAsync_send(client, u->status_topic, (int)strlen(status_offline), status_offline, 1,
-                           1, &ro) == MQTTASYNC_SUCCESS &&
+            MQTTAsync_send(client, u->status_topic, (int)strlen(u->status_offline),
+                           u->status_offline, 1, 1, &ro) == MQTTASYNC_SUCCESS &&
             !wait_for(client, ro.token, is_complete, UPLINK_CLOSE_TIMEOUT_MS))
                 log_warning("uplink %s: the offline status was not acknowledged in time", uri);
         if (!MQTTAsync_isConnected(client))
@@ -1052,6 +1057,8 @@ void uplink_free(struct uplink *u)
         free(u->certfile);
         free(u->keyfile);
         free(u->status_topic);
+        free(u->status_online);
+        free(u->status_offline);
         free(u->versions);
         free(u->inflight);
         free(u->sub_tokens);

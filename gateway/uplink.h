@@ -31,9 +31,10 @@ struct uplink_options {
         /* TLS for ssl:// (and mqtts://) servers, all PEM: the CA that signs the server's
          * certificate (NULL: the system's CAs), the client's certificate and key (NULL: none). */
         const char *cafile, *certfile, *keyfile;
-        int keepalive_s;                  /* 0: 60 */
-        const char *status_topic;         /* will and online status; NULL: none */
-        const char *const *subscriptions; /* subscribed at QoS 1 on every connection */
+        int keepalive_s;                            /* 0: 60 */
+        const char *status_topic;                   /* will and online status; NULL: none */
+        const char *status_online, *status_offline; /* their payloads; NULL: {"state":...} */
+        const char *const *subscriptions;           /* subscribed at QoS 1 on every connection */
         size_t n_subscriptions;
         long backoff_min_ms, backoff_max_ms; /* between full rounds; 0: 1000 ms, min */
         int max_inflight;                    /* QoS 1/2 publishes awaiting an ack; 0: 64 */

@@ -25,46 +25,7 @@ import fgtest  # noqa: E402
 from broker import Broker  # noqa: E402
 
 
-class Daemon:
-    """firegate run, its stderr read line by line on a thread into a queue."""
-
-    def __init__(self, gw):
-        self.proc = subprocess.Popen([fgtest.BIN, "--config", str(gw.config), "run"],
-                                     stderr=subprocess.PIPE, text=True,
-                                     env=dict(os.environ))
-        self.lines = queue.Queue()
-        self.seen = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stderr:
-            self.lines.put(line.rstrip("\n"))
-
-    def wait_for(self, needle, timeout=20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.1)
-            except queue.Empty:
-                if self.proc.poll() is not None:
-                    break
-                continue
-            self.seen.append(line)
-            if needle in line:
-                return line
-        raise AssertionError(f"never saw {needle!r}; saw:\n" + "\n".join(self.seen[-40:]))
-
-    def drain(self):
-        while True:
-            try:
-                self.seen.append(self.lines.get_nowait())
-            except queue.Empty:
-                return "\n".join(self.seen)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=20)
+Daemon = fgtest.Daemon
 
 
 class DaemonWithBroker(unittest.TestCase):

@@ -8,11 +8,15 @@ files; nothing here stands in for a part of the gateway.
 
 import json
 import os
+import queue
+import signal
 import shutil
 import socket
 import sqlite3
 import subprocess
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 ROOT = Path(os.environ.get("FIREGATE_SOURCE_DIR", Path(__file__).resolve().parents[2]))
@@ -144,3 +148,45 @@ def load_json(path):
 
 def save_json(path, value):
     Path(path).write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+class Daemon:
+    """firegate run, its stderr read line by line on a thread into a queue."""
+
+    def __init__(self, gw):
+        self.proc = subprocess.Popen([BIN, "--config", str(gw.config), "run"],
+                                     stderr=subprocess.PIPE, text=True,
+                                     env=dict(os.environ))
+        self.lines = queue.Queue()
+        self.seen = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, needle, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            self.seen.append(line)
+            if needle in line:
+                return line
+        raise AssertionError(f"never saw {needle!r}; saw:\n" + "\n".join(self.seen[-40:]))
+
+    def drain(self):
+        while True:
+            try:
+                self.seen.append(self.lines.get_nowait())
+            except queue.Empty:
+                return "\n".join(self.seen)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=20)

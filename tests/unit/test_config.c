@@ -836,6 +836,68 @@ static void test_printed_sounders_load_back_unchanged(void **state)
         config_free(again);
 }
 
+static void test_uplink_without_protection_is_refused_unless_insecure(void **state)
+{
+        struct fixture *f = *state;
+
+        assert_load_fails(f,
+                          "[uplink]\n"
+                          "uris = tcp://10.0.0.1:1883 ssl://a.example:8883\n", /* 2 */
+                          3);
+        assert_diag(f, 0, 2,
+                    "uplink uris include plain tcp://: alarms would cross the network "
+                    "unencrypted; use ssl:// or set insecure = yes (tests only)");
+        assert_diag(f, 1, 2, "uplink over TLS needs cafile = the CA of the platform's broker");
+        assert_diag(f, 2, 2,
+                    "uplink needs client credentials: certfile and keyfile, or username and "
+                    "password (insecure = yes allows none)");
+        reset_diag(f);
+        assert_load_succeeds(f, "[uplink]\nuris = tcp://10.0.0.1:1883\ninsecure = yes\n");
+        assert_true(f->c->uplink_insecure);
+}
+
+static void test_bad_uplink_uris_and_lone_certificates_are_reported(void **state)
+{
+        struct fixture *f = *state;
+
+        assert_load_fails(f,
+                          "[uplink]\n"
+                          "uris = ssl://a.example http://b.example:80 ssl://:8883\n" /* 2 */
+                          "certfile = gw.pem\n"                                      /* 3 */
+                          "insecure = perhaps\n",                                    /* 4 */
+                          5);
+        assert_diag(f, 0, 4, "invalid insecure 'perhaps': expected yes or no");
+        assert_diag(f, 1, 2,
+                    "invalid uplink uri 'ssl://a.example': expected ssl://HOST:PORT (or tcp://, "
+                    "with insecure = yes)");
+        assert_diag(f, 2, 2,
+                    "invalid uplink uri 'http://b.example:80': expected ssl://HOST:PORT (or "
+                    "tcp://, with insecure = yes)");
+        assert_diag(f, 3, 2,
+                    "invalid uplink uri 'ssl://:8883': expected ssl://HOST:PORT (or tcp://, with "
+                    "insecure = yes)");
+        assert_diag(f, 4, 3, "uplink certfile and keyfile go together");
+}
+
+static void test_uplink_warnings_name_what_is_insecure(void **state)
+{
+        struct fixture *f = *state;
+        char *text = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&text, &len);
+
+        assert_load_succeeds(f, "[uplink]\nuris = tcp://10.0.0.1:1883 ssl://b.example:8883\n"
+                                "insecure = yes\n");
+        assert_non_null(mem);
+        assert_int_equal(config_uplink_warnings(f->c, mem, "w: "), 2);
+        assert_int_equal(fclose(mem), 0);
+        assert_string_equal(text, "w: uplink tcp://10.0.0.1:1883 is plain MQTT: alarms cross the "
+                                  "network unencrypted (insecure = yes)\n"
+                                  "w: uplink connects without client credentials (insecure = "
+                                  "yes)\n");
+        free(text);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -851,6 +913,9 @@ int main(int argc, char **argv)
                 T(test_no_sounder_section_commands_no_sounder),
                 T(test_bad_sounders_are_reported_at_their_lines),
                 T(test_printed_sounders_load_back_unchanged),
+                T(test_uplink_without_protection_is_refused_unless_insecure),
+                T(test_bad_uplink_uris_and_lone_certificates_are_reported),
+                T(test_uplink_warnings_name_what_is_insecure),
                 T(test_key_before_any_section_is_reported),
                 T(test_unknown_section_is_reported_once_and_its_keys_skipped),
                 T(test_non_integer_is_reported_with_the_expected_range),

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * daemon_internal: the running daemon's state, shared by its two halves: daemon.c (the loop,
+ * the building broker, the engine, sounders, the control socket) and daemon_uplink.c (the
+ * outbox, the city platform's broker, statistics, heartbeats and the platform's commands).
+ * One struct, owned by the loop; nothing here is touched from another thread.
+ */
+#ifndef FIREGATE_DAEMON_INTERNAL_H
+#define FIREGATE_DAEMON_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "control.h"
+#include "decode.h"
+#include "engine.h"
+#include "engine_view.h"
+#include "mqtt.h"
+#include "outbox.h"
+#include "ruleset.h"
+#include "store.h"
+#include "uplink.h"
+
+#define N_BRIDGES 4
+/* Refused messages are logged at most this often: a flooding device must not flood the
+ * journal and wear the SD card. */
+#define REFUSED_LOG_INTERVAL_US (10 * 1000000ULL)
+
+struct device_entry {
+        enum decode_bridge bridge;
+        const char *device;
+        size_t detector;
+};
+
+/* What the broker's messages did for one registry detector, kept in memory only: shown by
+ * `firegate status --detectors` so an installer finds the device that sends garbage. */
+struct detector_counts {
+        unsigned long readings, refused;
+        int64_t refused_at; /* UTC ms of the last refusal, 0 when none */
+        char why[DECODE_WHY_MAX];
+};
+
+/* A sounder commanded on, with its topic filled in: sent again on every connection. */
+struct sounding {
+        const struct config_sounder *sounder;
+        char *topic;
+};
+
+/* Messages that could not be used, by why; messages from devices the registry does not know. */
+struct message_counts {
+        unsigned long received, malformed, oversize, unknown_topic, unknown_device;
+};
+
+struct daemon {
+        const struct config *config;
+        struct store *store;
+        sd_event *event;
+        sd_event_source *deadline, *broker_fault;
+        uint64_t start_us;
+        struct ruleset *rules;
+        struct engine_view *view;
+        struct engine *engine;
+        struct decoder *decoders[N_BRIDGES];
+        struct mqtt *mqtt;
+        struct control *control;
+        struct device_entry *devices;
+        size_t n_devices;
+        struct detector_counts *counts; /* by engine index, registry detectors only */
+        struct sounding *sounding;
+        size_t n_sounding;
+        bool broker_fault_raised;
+        struct message_counts msgs;
+        unsigned long refused_unlogged;
+        uint64_t refused_logged_us;
+
+        /* the uplink: daemon_uplink.c */
+        struct uplink *uplink; /* NULL when no uris are set */
+        struct outbox *outbox;
+        sd_event_source *stats_timer, *heartbeat_timer;
+        char prefix[96]; /* firegate/v1/<gateway id>/ */
+        char uplink_server[256];
+        int uplink_version;
+        int64_t uplink_since; /* UTC ms of the current connection, 0 while down */
+};
+
+/* The engine's clock: milliseconds of CLOCK_MONOTONIC since the daemon started. */
+engine_time daemon_engine_now(struct daemon *d);
+
+/* Acts on a person's or the platform's command (@verb acknowledge, silence or reset) as @who.
+ * Writes what was done, or why not, into @reply; *@incident (may be NULL) gets the incident
+ * the target named (0: a zone). Returns 0, -ENOENT / -EALREADY / -EINVAL for a refusal, or
+ * another negative errno. */
+int daemon_act(struct daemon *d, const char *verb, const char *target, const char *who, char *reply,
+               size_t reply_len, long long *incident);
+
+/* daemon_uplink.c */
+int daemon_uplink_start(struct daemon *d);
+void daemon_uplink_stop(struct daemon *d);
+/* Adds the alerts for @dec to the outbox, one per incident it touched: the incident events
+ * numbered above @before_event. Inside the decision's transaction. Returns 0 or a negative
+ * errno. */
+int daemon_uplink_alerts(struct daemon *d, const struct engine_decision *dec,
+                         long long before_event);
+/* The uplink's part of `firegate status`. */
+void daemon_uplink_status(struct daemon *d, json_t *root);
+
+#endif
