@@ -201,6 +201,35 @@ class DaemonWithBroker(unittest.TestCase):
         self.daemon.wait_for("critical: alarm f2-u01-heat")
 
 
+class DaemonWithPasswordBroker(unittest.TestCase):
+    """A building broker that takes only known users: the daemon logs in with the configured
+    user name and password and hears alarms; with a wrong password it is refused and says so."""
+
+    def run_daemon(self, password):
+        broker = Broker(users={"firegate": "s3cret-test-only"})
+        self.addCleanup(broker.cleanup)
+        gw = fgtest.Gateway(broker_port=broker.port,
+                            broker_extra=f"username = firegate\npassword = {password}\n")
+        self.addCleanup(gw.cleanup)
+        gw.firegate("import", gw.bundle(floors=2, units_per_floor=2), check=0)
+        daemon = Daemon(gw)
+        self.addCleanup(daemon.stop)
+        daemon.wait_for("ready")
+        return broker, daemon
+
+    def test_alarm_heard_with_the_configured_credentials(self):
+        broker, daemon = self.run_daemon("s3cret-test-only")
+        daemon.wait_for(f"building broker 127.0.0.1:{broker.port}: connected")
+        broker.publish("stat/apt_1_02_heat/RESULT", '{"Switch1":{"Action":"ON"}}')
+        daemon.wait_for("critical: alarm f1-u02-heat")
+
+    def test_wrong_password_is_refused_and_said(self):
+        _, daemon = self.run_daemon("wrong")
+        line = daemon.wait_for("building broker 127.0.0.1")
+        self.assertNotIn("connected,", line)
+        self.assertRegex(line, "(?i)not authori[sz]ed|refused|password")
+
+
 class DaemonWithTlsBroker(unittest.TestCase):
     """The building broker over TLS: the daemon checks the broker's certificate against the
     configured CA and hears alarms through it."""

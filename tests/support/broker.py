@@ -62,17 +62,29 @@ class Broker:
     """@tls: a TLS listener with a certificate for 127.0.0.1 from a CA of its own (cafile).
     @require_certificate (implies TLS): clients must present a certificate from that CA, and
     its common name is their user name; the broker makes one for itself, CN "test-admin", for
-    publish() and client_args(). @acl_file: Mosquitto's ACL file, by those user names."""
+    publish() and client_args(). @acl_file: Mosquitto's ACL file, by those user names.
+    @users: {name: password}: only they may connect (mosquitto_passwd makes the file);
+    publish() and client_args() use the first."""
 
-    def __init__(self, tls=False, require_certificate=False, acl_file=None):
+    def __init__(self, tls=False, require_certificate=False, acl_file=None, users=None):
         self.dir = Path(tempfile.mkdtemp(prefix="firegate-broker-"))
         self.port = free_port()
         self.conf = self.dir / "mosquitto.conf"
         tls = tls or require_certificate
         self.cafile = make_ca_and_server_cert(self.dir) if tls else None
         self.client_cert = None
-        text = (f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+        self.login = None
+        text = (f"listener {self.port} 127.0.0.1\n"
+                f"allow_anonymous {'false' if users else 'true'}\n"
                 "persistence false\nlog_dest stderr\n")
+        if users:
+            passwd = self.dir / "passwd"
+            for name, password in users.items():
+                subprocess.run(["mosquitto_passwd", "-b", *([] if passwd.exists() else ["-c"]),
+                                passwd, name, password], check=True, capture_output=True,
+                               timeout=30)
+            text += f"password_file {passwd}\n"
+            self.login = next(iter(users.items()))
         if tls:
             text += (f"cafile {self.cafile}\ncertfile {self.dir / 'server.pem'}\n"
                      f"keyfile {self.dir / 'server.key'}\n")
@@ -112,6 +124,8 @@ class Broker:
             argv += ["--cafile", str(self.cafile)]
         if self.client_cert:
             argv += ["--cert", str(self.client_cert[0]), "--key", str(self.client_cert[1])]
+        if self.login:
+            argv += ["-u", self.login[0], "-P", self.login[1]]
         return argv
 
     def publish(self, topic, payload, retain=False, qos=1):
