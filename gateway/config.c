@@ -66,7 +66,7 @@ struct config_key {
         long min, max;             /* an integer's range; max is a path's length */
         bool size_suffixes;
         bool may_be_empty; /* an empty value is a value (no user name, no TLS) */
-        bool repeated;     /* a key of [sounder NAME]: offset is into struct config_sounder */
+        bool repeated;     /* a key of [KIND NAME]: offset is into that kind's struct */
         const char *help;
 };
 
@@ -438,10 +438,106 @@ static const struct config_key config_keys[] = {
                 .max = 400,
                 .help = "What turns it off.",
         },
+        /* [relay NAME] */
+        {
+                .section = "relay",
+                .repeated = true,
+                .name = "output",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config_relay, output),
+                .default_value = "building-sounder",
+                .max = 64,
+                .help = "The rules' [output] that drives this line.",
+        },
+        {
+                .section = "relay",
+                .repeated = true,
+                .name = "chip",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config_relay, chip),
+                .default_value = "",
+                .max = 64,
+                .may_be_empty = true,
+                .help = "The GPIO chip: its name (gpiochip0), path or label.",
+        },
+        {
+                .section = "relay",
+                .repeated = true,
+                .name = "line",
+                .type = CONFIG_INTEGER,
+                .offset = offsetof(struct config_relay, line),
+                .default_value = "0",
+                .min = 0,
+                .max = 1023,
+                .help = "The line's offset on the chip.",
+        },
+        {
+                .section = "relay",
+                .repeated = true,
+                .name = "active_low",
+                .type = CONFIG_BOOLEAN,
+                .offset = offsetof(struct config_relay, active_low),
+                .default_value = "no",
+                .help = "yes when the line is low while the output is on.",
+        },
+        {
+                .section = "relay",
+                .repeated = true,
+                .name = "safe_state",
+                .type = CONFIG_BOOLEAN,
+                .offset = offsetof(struct config_relay, safe_state),
+                .default_value = "off",
+                .help = "on or off: the output's state at start, before the rules decide, and "
+                        "when the gateway stops.",
+        },
 };
 
-_Static_assert(ARRAY_SIZE(config_keys) == CONFIG_KEY_COUNT + CONFIG_SOUNDER_KEY_COUNT,
-               "CONFIG_KEY_COUNT and CONFIG_SOUNDER_KEY_COUNT in config.h");
+_Static_assert(ARRAY_SIZE(config_keys) ==
+                       CONFIG_KEY_COUNT + CONFIG_SOUNDER_KEY_COUNT + CONFIG_RELAY_KEY_COUNT,
+               "CONFIG_KEY_COUNT, CONFIG_SOUNDER_KEY_COUNT and CONFIG_RELAY_KEY_COUNT in config.h");
+
+/* The sections that may appear many times, as [KIND NAME]: each entry is a struct starting
+ * with struct config_entry, in a growing array of struct config. */
+struct config_repeated {
+        const char *kind;
+        const char *bare_name; /* the name of a bare [KIND]; NULL: a name is required */
+        size_t first_key, n_keys;
+        size_t entry_size, list_offset, count_offset;
+        size_t max;
+};
+
+static const struct config_repeated repeated_kinds[] = {
+        {"sounder", "sounder", CONFIG_KEY_COUNT, CONFIG_SOUNDER_KEY_COUNT,
+         sizeof(struct config_sounder), offsetof(struct config, sounders),
+         offsetof(struct config, n_sounders), CONFIG_SOUNDERS_MAX},
+        {"relay", NULL, CONFIG_KEY_COUNT + CONFIG_SOUNDER_KEY_COUNT, CONFIG_RELAY_KEY_COUNT,
+         sizeof(struct config_relay), offsetof(struct config, relays),
+         offsetof(struct config, n_relays), CONFIG_RELAYS_MAX},
+};
+
+static size_t *repeated_count(struct config *c, const struct config_repeated *k)
+{
+        return (size_t *)((char *)c + k->count_offset);
+}
+
+static void **repeated_list(struct config *c, const struct config_repeated *k)
+{
+        return (void **)((char *)c + k->list_offset);
+}
+
+static struct config_entry *repeated_entry(struct config *c, const struct config_repeated *k,
+                                           size_t i)
+{
+        return (struct config_entry *)((char *)*repeated_list(c, k) + i * k->entry_size);
+}
+
+static const struct config_entry *repeated_entry_const(const struct config *c,
+                                                       const struct config_repeated *k, size_t i)
+{
+        return repeated_entry((struct config *)(uintptr_t)c, k, i);
+}
+
+static const struct config_repeated *repeated_kind_of(const char *section);
 
 #define KEY_NONE SIZE_MAX
 
@@ -823,56 +919,78 @@ void config_free(struct config *c)
         for (size_t i = 0; i < CONFIG_KEY_COUNT; i++)
                 if (config_key_is_string(&config_keys[i]))
                         free(*(char **)config_field(c, &config_keys[i]));
-        for (size_t s = 0; s < c->n_sounders; s++) {
-                for (size_t i = CONFIG_KEY_COUNT; i < ARRAY_SIZE(config_keys); i++)
-                        free(*(char **)config_field(&c->sounders[s], &config_keys[i]));
-                free(c->sounders[s].name);
+        for (size_t k = 0; k < ARRAY_SIZE(repeated_kinds); k++) {
+                const struct config_repeated *kind = &repeated_kinds[k];
+
+                for (size_t e = 0; e < *repeated_count(c, kind); e++) {
+                        struct config_entry *entry = repeated_entry(c, kind, e);
+
+                        for (size_t i = kind->first_key; i < kind->first_key + kind->n_keys; i++)
+                                if (config_key_is_string(&config_keys[i]))
+                                        free(*(char **)config_field(entry, &config_keys[i]));
+                        free(entry->name);
+                }
+                free(*repeated_list(c, kind));
         }
-        free(c->sounders);
         free(c->path);
         free(c);
 }
 
-/* A [sounder NAME] header: a new sounder holding the defaults of its keys. */
-static int config_add_sounder(struct config_parse *p, const char *section, unsigned line)
+static const struct config_repeated *repeated_kind_of(const char *section)
+{
+        for (size_t k = 0; k < ARRAY_SIZE(repeated_kinds); k++)
+                if (section_is(section, repeated_kinds[k].kind))
+                        return &repeated_kinds[k];
+        return NULL;
+}
+
+/* A [KIND NAME] header: a new entry holding the defaults of its keys. */
+static int config_add_entry(struct config_parse *p, const struct config_repeated *kind,
+                            const char *section, unsigned line)
 {
         const char *name = section + section_kind_len(section);
         struct config *c = p->c;
-        struct config_sounder *snd, *grown;
+        size_t *n = repeated_count(c, kind);
+        struct config_entry *entry;
         char why[WHY_MAX];
+        void *grown;
         int r;
 
         name += strspn(name, " \t");
-        if (!*name)
-                name = "sounder";
-        if (strlen(name) > GATEWAY_ID_MAX || name[strspn(name, GATEWAY_ID_CHARS)] != '\0') {
+        if (!*name && kind->bare_name)
+                name = kind->bare_name;
+        if (!*name || strlen(name) > GATEWAY_ID_MAX ||
+            name[strspn(name, GATEWAY_ID_CHARS)] != '\0') {
                 diag_add(p->d, p->path, line,
-                         "invalid sounder name '%s': expected 1 to %d of the characters A-Z a-z "
+                         "invalid %s name '%s': expected 1 to %d of the characters A-Z a-z "
                          "0-9 . _ -",
-                         name, GATEWAY_ID_MAX);
+                         kind->kind, name, GATEWAY_ID_MAX);
                 return -EINVAL;
         }
-        for (size_t i = 0; i < c->n_sounders; i++)
-                if (strcmp(c->sounders[i].name, name) == 0) {
-                        diag_add(p->d, p->path, line, "duplicate [sounder %s]: first at line %u",
-                                 name, c->sounders[i].line);
+        for (size_t i = 0; i < *n; i++)
+                if (strcmp(repeated_entry(c, kind, i)->name, name) == 0) {
+                        diag_add(p->d, p->path, line, "duplicate [%s %s]: first at line %u",
+                                 kind->kind, name, repeated_entry(c, kind, i)->line);
                         return -EINVAL;
                 }
-        if (c->n_sounders == CONFIG_SOUNDERS_MAX) {
-                diag_add(p->d, p->path, line, "too many sounders: at most %d", CONFIG_SOUNDERS_MAX);
+        if (*n == kind->max) {
+                diag_add(p->d, p->path, line, "too many [%s] sections: at most %zu", kind->kind,
+                         kind->max);
                 return -EINVAL;
         }
-        grown = realloc(c->sounders, (c->n_sounders + 1) * sizeof(*grown));
+        grown = realloc(*repeated_list(c, kind), (*n + 1) * kind->entry_size);
         if (!grown)
                 return -ENOMEM;
-        c->sounders = grown;
-        snd = &c->sounders[c->n_sounders];
-        *snd = (struct config_sounder){.line = line, .name = strdup(name)};
-        c->n_sounders++;
-        if (!snd->name)
+        *repeated_list(c, kind) = grown;
+        entry = repeated_entry(c, kind, *n);
+        memset(entry, 0, kind->entry_size);
+        entry->line = line;
+        entry->name = strdup(name);
+        (*n)++;
+        if (!entry->name)
                 return -ENOMEM;
-        for (size_t i = CONFIG_KEY_COUNT; i < ARRAY_SIZE(config_keys); i++) {
-                r = config_set(snd, &config_keys[i], config_keys[i].default_value, "/", why,
+        for (size_t i = kind->first_key; i < kind->first_key + kind->n_keys; i++) {
+                r = config_set(entry, &config_keys[i], config_keys[i].default_value, "/", why,
                                sizeof(why));
                 if (r < 0)
                         return r == -EINVAL ? -ENOMEM : r;
@@ -884,8 +1002,10 @@ static int config_section_ok(void *user, const char *section, unsigned line)
 {
         struct config_parse *p = user;
 
-        if (section_is(section, "sounder"))
-                return config_add_sounder(p, section, line);
+        const struct config_repeated *kind = repeated_kind_of(section);
+
+        if (kind)
+                return config_add_entry(p, kind, section, line);
         if (config_section_known(section))
                 return 0;
         config_report_unknown_section(p, section, line);
@@ -909,9 +1029,15 @@ static int config_handle_key(void *user, const char *section, const char *name, 
                 return -EINVAL;
         }
         if (config_keys[i].repeated) {
-                /* Keys come under the header config_add_sounder() just accepted. */
-                base = &p->c->sounders[p->c->n_sounders - 1];
-                set_line = &p->c->sounders[p->c->n_sounders - 1].set_line[i - CONFIG_KEY_COUNT];
+                /* Keys come under the header config_add_entry() just accepted. */
+                const struct config_repeated *kind = repeated_kind_of(section);
+                struct config_entry *entry;
+
+                if (!kind || !*repeated_count(p->c, kind))
+                        return -EINVAL; /* unreachable: the header was accepted */
+                entry = repeated_entry(p->c, kind, *repeated_count(p->c, kind) - 1);
+                base = entry;
+                set_line = &entry->set_line[i - kind->first_key];
         } else {
                 set_line = &p->c->set_line[i];
         }
@@ -958,18 +1084,50 @@ static int check_sounder_topic(const char *topic, char *why, size_t len)
         return 0;
 }
 
-static int config_check_sounders(struct config_parse *p)
+static int config_check_entries(struct config_parse *p)
 {
-        size_t topic = config_key_find("sounder", "topic") - CONFIG_KEY_COUNT;
+        size_t topic = config_key_find("sounder", "topic") - CONFIG_KEY_COUNT,
+               chip = config_key_find("relay", "chip") - CONFIG_KEY_COUNT -
+                      CONFIG_SOUNDER_KEY_COUNT,
+               line_key = config_key_find("relay", "line") - CONFIG_KEY_COUNT -
+                          CONFIG_SOUNDER_KEY_COUNT;
         char why[WHY_MAX];
         int r = 0;
 
         for (size_t i = 0; i < p->c->n_sounders; i++) {
                 const struct config_sounder *snd = &p->c->sounders[i];
-                unsigned line = snd->set_line[topic] ? snd->set_line[topic] : snd->line;
+                unsigned line =
+                        snd->head.set_line[topic] ? snd->head.set_line[topic] : snd->head.line;
 
                 if (check_sounder_topic(snd->topic, why, sizeof(why)) < 0) {
-                        diag_add(p->d, p->path, line, "[sounder %s] %s", snd->name, why);
+                        diag_add(p->d, p->path, line, "[sounder %s] %s", snd->head.name, why);
+                        r = -EINVAL;
+                }
+        }
+        for (size_t i = 0; i < p->c->n_relays; i++) {
+                const struct config_relay *relay = &p->c->relays[i];
+
+                if (!*relay->chip) {
+                        diag_add(p->d, p->path, relay->head.line,
+                                 "[relay %s] needs chip = the GPIO chip's name or label",
+                                 relay->head.name);
+                        r = -EINVAL;
+                }
+                if (!relay->head.set_line[line_key]) {
+                        diag_add(p->d, p->path, relay->head.line,
+                                 "[relay %s] needs line = the line's offset on the chip",
+                                 relay->head.name);
+                        r = -EINVAL;
+                }
+                for (size_t j = 0; j < i; j++) {
+                        if (!*relay->chip || strcmp(p->c->relays[j].chip, relay->chip) != 0 ||
+                            p->c->relays[j].line != relay->line)
+                                continue;
+                        diag_add(p->d, p->path,
+                                 relay->head.set_line[chip] ? relay->head.set_line[chip]
+                                                            : relay->head.line,
+                                 "[relay %s] drives %s:%ld, as [relay %s] does", relay->head.name,
+                                 relay->chip, relay->line, p->c->relays[j].head.name);
                         r = -EINVAL;
                 }
         }
@@ -1149,7 +1307,7 @@ int config_load(const char *path, struct diag *d, struct config **out)
         }
         r = inifile_parse(path, CONFIG_FILE_MAX, &ops, &p, d);
         if (r == 0 || r == -EINVAL)
-                r = config_check_sounders(&p) < 0 ? -EINVAL : r;
+                r = config_check_entries(&p) < 0 ? -EINVAL : r;
         if (r == 0 || r == -EINVAL)
                 r = config_check_uplink(&p) < 0 ? -EINVAL : r;
         if (r < 0)
@@ -1220,13 +1378,20 @@ void config_print(const struct config *c, FILE *out)
                 }
                 config_print_key(c, k, c, c->set_line[i], out);
         }
-        if (!c->n_sounders)
-                fprintf(out, "\n# No [sounder NAME]: no MQTT sounder is commanded.\n");
-        for (size_t s = 0; s < c->n_sounders; s++) {
-                fprintf(out, "\n[sounder %s]\n", c->sounders[s].name);
-                for (size_t i = CONFIG_KEY_COUNT; i < ARRAY_SIZE(config_keys); i++)
-                        config_print_key(c, &config_keys[i], &c->sounders[s],
-                                         c->sounders[s].set_line[i - CONFIG_KEY_COUNT], out);
+        for (size_t k = 0; k < ARRAY_SIZE(repeated_kinds); k++) {
+                const struct config_repeated *kind = &repeated_kinds[k];
+                size_t n = *repeated_count((struct config *)(uintptr_t)c, kind);
+
+                if (!n)
+                        fprintf(out, "\n# No [%s NAME] section.\n", kind->kind);
+                for (size_t e = 0; e < n; e++) {
+                        const struct config_entry *entry = repeated_entry_const(c, kind, e);
+
+                        fprintf(out, "\n[%s %s]\n", kind->kind, entry->name);
+                        for (size_t i = kind->first_key; i < kind->first_key + kind->n_keys; i++)
+                                config_print_key(c, &config_keys[i], entry,
+                                                 entry->set_line[i - kind->first_key], out);
+                }
         }
 }
 

@@ -23,25 +23,45 @@
 
 /* Number of keys in config.c's table; a static assertion there keeps the two equal. */
 #define CONFIG_KEY_COUNT 33
-/* Keys of one [sounder NAME] section, the last ones in config.c's table. */
+/* Keys of the sections that may appear many times, [sounder NAME] and [relay NAME]: the last
+ * ones in config.c's table. */
 #define CONFIG_SOUNDER_KEY_COUNT 4
+#define CONFIG_RELAY_KEY_COUNT   5
+#define CONFIG_ENTRY_KEYS_MAX    5
 /* The most server URIs [uplink] uris may list. */
 #define CONFIG_UPLINK_URIS_MAX 8
-/* The most [sounder NAME] sections a config may hold. */
+/* The most [sounder NAME] and [relay NAME] sections a config may hold, each. */
 #define CONFIG_SOUNDERS_MAX 64
+#define CONFIG_RELAYS_MAX   64
+
+/* What every [KIND NAME] section has. */
+struct config_entry {
+        char *name;    /* NAME; for a bare [sounder], "sounder" */
+        unsigned line; /* of its header */
+        unsigned set_line[CONFIG_ENTRY_KEYS_MAX];
+};
 
 /* An MQTT sounder: a Zigbee2MQTT siren, or any device that takes a command on a topic. It
  * follows one of the rules' [output] sections. The topic may hold {unit} and {floor}, filled in
  * from the output's zone, so one section serves the siren of every unit when its output
  * follows each-unit (docs/daemon.md). */
 struct config_sounder {
-        char *name;        /* [sounder NAME]; "sounder" for a bare [sounder] */
+        struct config_entry head;
         char *output;      /* output = ; default building-sounder */
         char *topic;       /* topic = ; required */
         char *on_payload;  /* on_payload = ; Zigbee2MQTT's siren warning by default */
         char *off_payload; /* off_payload = */
-        unsigned line;     /* of its header */
-        unsigned set_line[CONFIG_SOUNDER_KEY_COUNT];
+};
+
+/* An output on a GPIO line (a bell, a door release, a ventilation stop) that follows one of
+ * the rules' [output] sections: active while it is on. */
+struct config_relay {
+        struct config_entry head;
+        char *output;    /* output = ; default building-sounder */
+        char *chip;      /* chip = ; gpiochip name, path or label; required */
+        long line;       /* line = ; 0..1023, required */
+        bool active_low; /* active_low = ; default no */
+        bool safe_state; /* safe_state = ; on or off (default): at start and at stop */
 };
 
 struct config {
@@ -79,6 +99,9 @@ struct config {
         /* [sounder NAME], any number of them in file order; none by default */
         struct config_sounder *sounders;
         size_t n_sounders;
+        /* [relay NAME], any number of them in file order; none by default */
+        struct config_relay *relays;
+        size_t n_relays;
 
         /* [control] */
         char *runtime_dir; /* runtime_dir = ; default /run/firegate: the control socket's home */

@@ -207,8 +207,8 @@ static void command_sounder(struct daemon *d, const struct config_sounder *snd, 
                 return;
         r = mqtt_publish(d->mqtt, topic, payload, strlen(payload), 1, false);
         if (r < 0)
-                log_error_errno(r, "sounder %s (%s): cannot send the %s command now%s", snd->name,
-                                topic, on ? "on" : "off",
+                log_error_errno(r, "sounder %s (%s): cannot send the %s command now%s",
+                                snd->head.name, topic, on ? "on" : "off",
                                 on ? "; it is sent when the broker is back" : "");
 }
 
@@ -226,7 +226,7 @@ static void drive_sounders(struct daemon *d, const struct engine_decision *dec)
                 if (fill_topic(d, snd->topic, dec->zone, topic, sizeof(topic)) < 0) {
                         log_error("sounder %s: its topic %s cannot be filled in for %s, which "
                                   "output %s follows",
-                                  snd->name, snd->topic, dec->zone, dec->output);
+                                  snd->head.name, snd->topic, dec->zone, dec->output);
                         continue;
                 }
                 for (k = 0; k < d->n_sounding; k++)
@@ -282,11 +282,13 @@ static void on_decision(void *ctx, const struct engine_decision *dec)
                 dec->zone ? dec->zone : "?", dec->cause ? dec->cause : "", flags,
                 dec->rule ? dec->rule : "?");
         if ((dec->kind == ENGINE_OUTPUT_ON || dec->kind == ENGINE_OUTPUT_OFF) && dec->output &&
-            dec->zone)
+            dec->zone) {
                 drive_sounders(d, dec);
+                daemon_gpio_outputs(d, dec);
+        }
 }
 
-static void arm_deadline(struct daemon *d)
+void daemon_arm_deadline(struct daemon *d)
 {
         engine_time next = engine_next_deadline(d->engine);
 
@@ -305,7 +307,7 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
         (void)s;
         (void)usec;
         engine_tick(d->engine, daemon_engine_now(d));
-        arm_deadline(d);
+        daemon_arm_deadline(d);
         return 0;
 }
 
@@ -472,7 +474,7 @@ static void on_message(void *ctx, const char *topic, const void *payload, size_t
                 for (int i = 0; i < n; i++)
                         route(d, (enum decode_bridge)b, &out[i]);
         }
-        arm_deadline(d);
+        daemon_arm_deadline(d);
 }
 
 /* --- the building broker --- */
@@ -629,7 +631,7 @@ static int start_engine(struct daemon *d)
                 if (engine_output_state(d->engine, snd->output, &on) == -ENOENT)
                         log_error("sounder %s follows output %s, which the rules do not have: it "
                                   "will never sound",
-                                  snd->name, snd->output);
+                                  snd->head.name, snd->output);
         }
         for (size_t i = 0; i < engine_detector_count(d->engine); i++)
                 if (!engine_detector_meets_en54_25(d->engine, i))
@@ -729,10 +731,11 @@ static void status(struct daemon *d, bool detectors, FILE *reply)
         json_object_set(root, "detectors_by_state", states);
         for (size_t i = 0; i < d->n_sounding; i++)
                 json_array_append_new(sounding, json_pack("{s:s, s:s}", "sounder",
-                                                          d->sounding[i].sounder->name, "topic",
-                                                          d->sounding[i].topic));
+                                                          d->sounding[i].sounder->head.name,
+                                                          "topic", d->sounding[i].topic));
         json_object_set(root, "sounding", sounding);
         daemon_uplink_status(d, root);
+        daemon_gpio_status(d, root);
         if (list)
                 json_object_set(root, "detectors", list);
         fputs("ok status\n", reply);
@@ -781,7 +784,7 @@ int daemon_act(struct daemon *d, const char *verb, const char *target, const cha
                         *incident = strtoll(target, NULL, 10);
         }
         r = engine_command(d->engine, &cmd);
-        arm_deadline(d);
+        daemon_arm_deadline(d);
         if (r == -ENOENT)
                 snprintf(reply, reply_len, "%.100s is not a zone of this building", cmd.target);
         else if (r == -EALREADY)
@@ -829,6 +832,13 @@ static int on_stop_signal(sd_event_source *src, const struct signalfd_siginfo *s
         (void)src;
         log_info("received %s; stopping", strsignal((int)si->ssi_signo));
         sd_notify(0, "STOPPING=1");
+        /* What the platform has not acknowledged yet gets a moment to go; a second signal, or
+         * the moment passing, stops at once. Nothing is lost either way: it stays in the
+         * outbox for the next start. */
+        if (!d->draining && daemon_uplink_drain(d)) {
+                d->draining = true;
+                return 0;
+        }
         return sd_event_exit(d->event, 0);
 }
 
@@ -866,6 +876,7 @@ static int setup_loop(struct daemon *d)
 
 static void daemon_free(struct daemon *d)
 {
+        daemon_gpio_stop(d);
         daemon_uplink_stop(d);
         control_free(d->control);
         mqtt_free(d->mqtt);
@@ -908,6 +919,8 @@ int daemon_run(const struct config *config, struct store *store, const char *aut
         if (r == 0)
                 r = build_device_map(&d);
         if (r == 0)
+                r = daemon_gpio_start(&d);
+        if (r == 0)
                 r = start_decoders(&d);
         if (r == 0)
                 r = start_broker(&d);
@@ -929,7 +942,7 @@ int daemon_run(const struct config *config, struct store *store, const char *aut
                 log_warning("%ld registry records were verified by another key than the authority "
                             "key configured now; import the authority's current bundle",
                             sum.other_key);
-        arm_deadline(&d);
+        daemon_arm_deadline(&d);
         sd_notifyf(0, "READY=1\nSTATUS=Serving %ld units, %ld detectors", sum.units, sum.detectors);
         log_info("ready");
         r = sd_event_loop(d.event);

@@ -18,6 +18,7 @@
 #include "decode.h"
 #include "engine.h"
 #include "engine_view.h"
+#include "gpio.h"
 #include "mqtt.h"
 #include "outbox.h"
 #include "ruleset.h"
@@ -84,6 +85,13 @@ struct daemon {
         char uplink_server[256];
         int uplink_version;
         int64_t uplink_since; /* UTC ms of the current connection, 0 while down */
+        sd_event_source *drain_timer;
+        uint64_t drain_until_us;
+        bool draining;
+
+        /* wired detectors and relays: daemon_gpio.c */
+        struct gpio *gpio; /* NULL when the building has none */
+        struct wired *wired;
 };
 
 /* The engine's clock: milliseconds of CLOCK_MONOTONIC since the daemon started. */
@@ -96,6 +104,16 @@ engine_time daemon_engine_now(struct daemon *d);
 int daemon_act(struct daemon *d, const char *verb, const char *target, const char *who, char *reply,
                size_t reply_len, long long *incident);
 
+/* Sets the engine's single timer to its next deadline; after every reading or command. */
+void daemon_arm_deadline(struct daemon *d);
+
+/* daemon_gpio.c */
+int daemon_gpio_start(struct daemon *d);
+void daemon_gpio_stop(struct daemon *d);
+/* Drives the relays that follow the output of @dec (an output-on or output-off). */
+void daemon_gpio_outputs(struct daemon *d, const struct engine_decision *dec);
+void daemon_gpio_status(struct daemon *d, json_t *root);
+
 /* daemon_uplink.c */
 int daemon_uplink_start(struct daemon *d);
 void daemon_uplink_stop(struct daemon *d);
@@ -104,6 +122,11 @@ void daemon_uplink_stop(struct daemon *d);
  * errno. */
 int daemon_uplink_alerts(struct daemon *d, const struct engine_decision *dec,
                          long long before_event);
+/* At a stop: starts waiting (at most DAEMON_DRAIN_MS) for the platform to acknowledge what is
+ * pending, and returns true; false when there is nothing to wait for (no connection, nothing
+ * pending), and the loop may exit now. */
+#define DAEMON_DRAIN_MS 2000
+bool daemon_uplink_drain(struct daemon *d);
 /* The uplink's part of `firegate status`. */
 void daemon_uplink_status(struct daemon *d, json_t *root);
 

@@ -332,8 +332,45 @@ out:
         return r;
 }
 
+static int on_drain(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+        long long pending = 0, coalesced = 0;
+
+        if (outbox_depth(d->store, &pending, &coalesced) < 0 || pending == 0 ||
+            !uplink_connected(d->uplink) || usec >= d->drain_until_us) {
+                if (pending)
+                        log_notice("stopping with %lld messages still for the platform; they go "
+                                   "at the next start",
+                                   pending);
+                return sd_event_exit(d->event, 0);
+        }
+        sd_event_source_set_time(s, usec + 50000);
+        sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+bool daemon_uplink_drain(struct daemon *d)
+{
+        long long pending = 0, coalesced = 0;
+        uint64_t now;
+
+        if (!d->uplink || !uplink_connected(d->uplink) ||
+            outbox_depth(d->store, &pending, &coalesced) < 0 || pending == 0)
+                return false;
+        sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+        d->drain_until_us = now + DAEMON_DRAIN_MS * 1000ULL;
+        if (sd_event_add_time(d->event, &d->drain_timer, CLOCK_MONOTONIC, now + 50000, 10000,
+                              on_drain, d) < 0)
+                return false;
+        log_info("waiting up to %d ms for the platform to acknowledge %lld messages",
+                 DAEMON_DRAIN_MS, pending);
+        return true;
+}
+
 void daemon_uplink_stop(struct daemon *d)
 {
+        sd_event_source_disable_unref(d->drain_timer);
         sd_event_source_disable_unref(d->stats_timer);
         sd_event_source_disable_unref(d->heartbeat_timer);
         uplink_free(d->uplink);

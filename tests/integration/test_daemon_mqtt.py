@@ -84,7 +84,7 @@ class DaemonWithBroker(unittest.TestCase):
         self.daemon.wait_for("alarm of f1-u02-heat still open from before the restart")
         self.daemon.wait_for("output-on building-sounder")
         self.daemon.wait_for("ready")
-        incidents = self.gw.json("incidents", "--state", "open")
+        incidents = self.gw.json("incidents", "--state", "open", "--kind", "alarm")
         self.assertEqual([i["detector"] for i in incidents], ["f1-u02-heat"])
 
     def test_alarm_sounds_the_zigbee2mqtt_siren(self):

@@ -145,6 +145,8 @@ class Uplink(unittest.TestCase):
         self.daemon = fgtest.Daemon(self.gw)
         self.addCleanup(self.stop)
         self.daemon.wait_for("ready")
+        # Detector messages are not retained: publish only once the daemon listens.
+        self.daemon.wait_for(f"building broker 127.0.0.1:{self.building.port}: connected")
         return self.daemon
 
     def stop(self):
@@ -186,14 +188,16 @@ class Uplink(unittest.TestCase):
         residents = self.gw.json("residents", "--unit", unit)
         self.assertEqual(alert["occupancy"]["residents"], len(residents))
         self.assertNotIn("citizen", json.dumps(alert))
-        incidents = self.gw.json("incidents")
+        # The building's wired call points are on a GPIO chip this machine lacks: they are in
+        # fault, and their alerts go too; the fire is the one alarm.
+        incidents = self.gw.json("incidents", "--kind", "alarm")
         self.assertEqual(alert["incident"], incidents[0]["id"])
         # The row is marked delivered once the platform's broker acknowledged it.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with self.db() as db:
                 pending = db.execute("SELECT count(*) FROM outbox WHERE kind = 'alert' AND "
-                                     "delivered_at IS NULL").fetchone()[0]
+                                     "priority = 0 AND delivered_at IS NULL").fetchone()[0]
             if pending == 0:
                 break
             time.sleep(0.2)
@@ -217,7 +221,7 @@ class Uplink(unittest.TestCase):
         while time.monotonic() < deadline:
             with self.db() as db:
                 queued = db.execute("SELECT count(*) FROM outbox WHERE kind = 'alert' AND "
-                                    "delivered_at IS NULL").fetchone()[0]
+                                    "priority = 0 AND delivered_at IS NULL").fetchone()[0]
             if queued >= 100:
                 break
             time.sleep(0.2)
@@ -252,7 +256,10 @@ class Uplink(unittest.TestCase):
         self.set_uris(f"ssl://127.0.0.1:{dead} ssl://127.0.0.1:{self.upstream.port}")
         self.start()
         self.heat_on("f1-u02-heat")
-        self.platform.wait(is_alert("fire_alarm"), what="the alarm through the second server")
+        try:
+            self.platform.wait(is_alert("fire_alarm"), what="the alarm through the second server")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{self.daemon.drain()}") from None
         status = self.gw.json("status")
         self.assertEqual(status["uplink"]["server"], f"ssl://127.0.0.1:{self.upstream.port}")
 
@@ -273,7 +280,7 @@ class Uplink(unittest.TestCase):
         resp = self.platform.wait(lambda t, m: t == f"{PREFIX}resp/{rid}", what="stale")
         self.assertEqual(resp["result"], "refused")
         self.assertIn("stale", resp["reason"])
-        self.assertEqual(self.gw.json("incidents")[0]["state"], "open")
+        self.assertEqual(self.gw.json("incidents", "--kind", "alarm")[0]["state"], "open")
         # The platform's: acknowledged, with who.
         rid = self.platform.command("ack", incident)
         resp = self.platform.wait(lambda t, m: t == f"{PREFIX}resp/{rid}", what="the answer")
@@ -281,7 +288,7 @@ class Uplink(unittest.TestCase):
         self.assertEqual(resp["incident"], incident)
         ack = self.platform.wait(is_alert("acknowledge"), what="the acknowledge alert")
         self.assertEqual(ack["by"], "platform:city-platform (duty officer 4)")
-        row = self.gw.json("incidents")[0]
+        row = self.gw.json("incidents", "--kind", "alarm")[0]
         self.assertEqual(row["state"], "acknowledged")
         self.assertEqual(row["acknowledged_by"], "platform:city-platform (duty officer 4)")
         # The same request again (at-least-once delivery): answered as before, not acted on.

@@ -755,21 +755,21 @@ static void test_sounders_are_read_in_file_order_with_defaults(void **state)
                                 "off_payload = OFF\n");
         assert_int_equal(f->c->n_sounders, 2);
         s = &f->c->sounders[0];
-        assert_string_equal(s->name, "sounder");
+        assert_string_equal(s->head.name, "sounder");
         assert_string_equal(s->output, "building-sounder");
         assert_string_equal(s->topic, "zigbee2mqtt/lobby-siren/set");
         /* A Zigbee2MQTT siren's own commands by default. */
         assert_non_null(strstr(s->on_payload, "\"mode\":\"fire\""));
         assert_non_null(strstr(s->off_payload, "\"mode\":\"stop\""));
-        assert_int_equal(s->line, 1);
+        assert_int_equal(s->head.line, 1);
         s = &f->c->sounders[1];
-        assert_string_equal(s->name, "flats");
+        assert_string_equal(s->head.name, "flats");
         assert_string_equal(s->output, "unit-siren");
         assert_string_equal(s->topic, "zigbee2mqtt/siren-{floor}-{unit}/set");
         assert_string_equal(s->on_payload, "ON");
         assert_string_equal(s->off_payload, "OFF");
-        assert_int_equal(s->line, 3);
-        assert_int_equal(s->set_line[1], 5);
+        assert_int_equal(s->head.line, 3);
+        assert_int_equal(s->head.set_line[1], 5);
 }
 
 static void test_no_sounder_section_commands_no_sounder(void **state)
@@ -827,7 +827,7 @@ static void test_printed_sounders_load_back_unchanged(void **state)
         assert_int_equal(config_load(path, f->d, &again), 0);
         assert_int_equal(again->n_sounders, 2);
         for (size_t i = 0; i < 2; i++) {
-                assert_string_equal(again->sounders[i].name, f->c->sounders[i].name);
+                assert_string_equal(again->sounders[i].head.name, f->c->sounders[i].head.name);
                 assert_string_equal(again->sounders[i].output, f->c->sounders[i].output);
                 assert_string_equal(again->sounders[i].topic, f->c->sounders[i].topic);
                 assert_string_equal(again->sounders[i].on_payload, f->c->sounders[i].on_payload);
@@ -898,6 +898,61 @@ static void test_uplink_warnings_name_what_is_insecure(void **state)
         free(text);
 }
 
+static void test_relays_are_read_with_their_safe_state(void **state)
+{
+        struct fixture *f = *state;
+        const struct config_relay *r;
+
+        assert_load_succeeds(f, "[relay bell]\n"
+                                "chip = firegate-io\n"
+                                "line = 7\n"
+                                "[relay door-release]\n"
+                                "output = doors\n"
+                                "chip = gpiochip0\n"
+                                "line = 12\n"
+                                "active_low = yes\n"
+                                "safe_state = on\n");
+        assert_int_equal(f->c->n_relays, 2);
+        r = &f->c->relays[0];
+        assert_string_equal(r->head.name, "bell");
+        assert_string_equal(r->output, "building-sounder");
+        assert_string_equal(r->chip, "firegate-io");
+        assert_int_equal(r->line, 7);
+        assert_false(r->active_low);
+        assert_false(r->safe_state);
+        r = &f->c->relays[1];
+        assert_string_equal(r->output, "doors");
+        assert_true(r->active_low);
+        assert_true(r->safe_state);
+}
+
+static void test_bad_relays_are_reported_at_their_lines(void **state)
+{
+        struct fixture *f = *state;
+
+        assert_load_fails(f,
+                          "[relay]\n"             /* 1: a relay needs a name */
+                          "[relay a]\n"           /* 2: no chip, no line */
+                          "[relay b]\n"           /* 3 */
+                          "chip = io\n"           /* 4 */
+                          "line = 1024\n"         /* 5: out of range */
+                          "[relay c]\n"           /* 6 */
+                          "chip = io\n"           /* 7 */
+                          "line = 3\n"            /* 8 */
+                          "[relay d]\n"           /* 9 */
+                          "chip = io\n"           /* 10: the same line as c */
+                          "line = 3\n"            /* 11 */
+                          "safe_state = maybe\n", /* 12 */
+                          6);
+        assert_diag(f, 0, 1,
+                    "invalid relay name '': expected 1 to 64 of the characters A-Z a-z 0-9 . _ -");
+        assert_diag(f, 1, 5, "line 1024 is out of range: expected an integer from 0 to 1023");
+        assert_diag(f, 2, 12, "invalid safe_state 'maybe': expected yes or no");
+        assert_diag(f, 3, 2, "[relay a] needs chip = the GPIO chip's name or label");
+        assert_diag(f, 4, 2, "[relay a] needs line = the line's offset on the chip");
+        assert_diag(f, 5, 10, "[relay d] drives io:3, as [relay c] does");
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -913,6 +968,8 @@ int main(int argc, char **argv)
                 T(test_no_sounder_section_commands_no_sounder),
                 T(test_bad_sounders_are_reported_at_their_lines),
                 T(test_printed_sounders_load_back_unchanged),
+                T(test_relays_are_read_with_their_safe_state),
+                T(test_bad_relays_are_reported_at_their_lines),
                 T(test_uplink_without_protection_is_refused_unless_insecure),
                 T(test_bad_uplink_uris_and_lone_certificates_are_reported),
                 T(test_uplink_warnings_name_what_is_insecure),
