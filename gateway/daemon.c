@@ -825,6 +825,23 @@ static int start_control(struct daemon *d)
 
 /* --- the loop --- */
 
+/* SQLite would copy its write-ahead log into the database inside whichever commit crosses
+ * 1,000 pages: inside an alarm's. The daemon does it on a timer instead, off the alarm path. */
+#define CHECKPOINT_INTERVAL_US (30 * 1000000ULL)
+
+static int on_checkpoint(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+        int rc = sqlite3_wal_checkpoint_v2(store_db(d->store), NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                           NULL, NULL);
+
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+                store_error(d->store, "checkpointing the write-ahead log");
+        sd_event_source_set_time(s, usec + CHECKPOINT_INTERVAL_US);
+        sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
 static int on_stop_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
 {
         struct daemon *d = userdata;
@@ -868,6 +885,9 @@ static int setup_loop(struct daemon *d)
         if (r >= 0)
                 r = sd_event_add_time(d->event, &d->broker_fault, CLOCK_MONOTONIC, UINT64_MAX,
                                       1000000, on_broker_fault, d);
+        if (r >= 0)
+                r = sd_event_add_time_relative(d->event, &d->checkpoint, CLOCK_MONOTONIC,
+                                               CHECKPOINT_INTERVAL_US, 1000000, on_checkpoint, d);
         if (r < 0)
                 return log_error_errno(r, "cannot set up the event loop");
         sd_event_source_set_enabled(d->broker_fault, SD_EVENT_OFF);
@@ -892,6 +912,7 @@ static void daemon_free(struct daemon *d)
         ruleset_free(d->rules);
         sd_event_source_disable_unref(d->deadline);
         sd_event_source_disable_unref(d->broker_fault);
+        sd_event_source_disable_unref(d->checkpoint);
         sd_event_unref(d->event);
 }
 
@@ -904,6 +925,7 @@ int daemon_run(const struct config *config, struct store *store, const char *aut
         r = setup_loop(&d);
         if (r < 0)
                 goto out;
+        sqlite3_wal_autocheckpoint(store_db(store), 0);
         r = registry_summary(store, authority_key_id, &sum);
         if (r == 0)
                 r = engine_view_from_store(store, &d.view);

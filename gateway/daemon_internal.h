@@ -59,7 +59,7 @@ struct daemon {
         const struct config *config;
         struct store *store;
         sd_event *event;
-        sd_event_source *deadline, *broker_fault;
+        sd_event_source *deadline, *broker_fault, *checkpoint;
         uint64_t start_us;
         struct ruleset *rules;
         struct engine_view *view;

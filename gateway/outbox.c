@@ -278,6 +278,10 @@ static int on_flush(sd_event_source *src, void *userdata)
         if (!o->n_acked)
                 return 0;
         now = wallclock_ms();
+        /* A delivery mark lost to a power cut only sends that message again, which the
+         * platform de-duplicates: it need not wait for the disk. The next alarm's commit
+         * (synchronous FULL) syncs it anyway, in order. */
+        sqlite3_exec(store_db(o->store), "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
         r = store_begin(o->store);
         if (r == 0 && sqlite3_prepare_v2(store_db(o->store),
                                          "UPDATE outbox SET delivered_at = ? WHERE seq = ? AND "
@@ -294,10 +298,11 @@ static int on_flush(sd_event_source *src, void *userdata)
         sqlite3_finalize(st);
         if (r == 0)
                 r = store_commit(o->store);
-        if (r < 0) {
+        if (r < 0)
                 store_rollback(o->store);
+        sqlite3_exec(store_db(o->store), "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+        if (r < 0)
                 return 0;
-        }
         o->n_acked = 0;
         outbox_pump(o);
         return 0;

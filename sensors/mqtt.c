@@ -203,6 +203,9 @@ static int setup_client(struct mqtt *m)
                 log_error("building broker: TLS set-up refused (CA file %s)", m->opt.cafile);
                 return -EINVAL;
         }
+        /* A smoke message is one small packet: Nagle's algorithm would hold the sounder's
+         * command behind an unacknowledged one for tens of milliseconds. */
+        mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
         mosquitto_connect_callback_set(m->mosq, on_connect);
         mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
         mosquitto_message_callback_set(m->mosq, on_msg);
