@@ -12,6 +12,8 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "crypto.h"
 #include "store.h"
@@ -78,7 +80,19 @@ int cmd_acknowledge(struct cli *cli, int argc, char **argv);
 int cmd_silence(struct cli *cli, int argc, char **argv);
 int cmd_reset(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_verify_log(struct cli *cli, int argc, char **argv);
+/* Records a local look at the incident log (@action with its filters @params) in the chained
+ * audit table: through the running daemon, which takes who asks from the kernel, or else
+ * directly. Returns an exit code; a look that cannot be recorded is refused (said). */
+int cli_audit(struct cli *cli, const char *action, json_t *params);
+/* The same, the look's params being its command line (@argv after the command's name). */
+int cli_audit_argv(struct cli *cli, const char *action, int argc, char **argv);
+int cmd_gateway_key(struct cli *cli, int argc, char **argv);
+int cmd_export(struct cli *cli, int argc, char **argv);
+int cmd_verify_export(struct cli *cli, int argc, char **argv);
 int cmd_decode(struct cli *cli, int argc, char **argv);
 int cmd_incidents(struct cli *cli, int argc, char **argv);
+int cmd_incident(struct cli *cli, int argc, char **argv);
+int cmd_report(struct cli *cli, int argc, char **argv);
 
 #endif

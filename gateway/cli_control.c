@@ -56,22 +56,35 @@ static int ask(struct cli *cli, const char *verb, const char *target, char **rep
 static int control_command(struct cli *cli, const char *verb, int argc, char **argv)
 {
         static const struct option options[] = {
+                {"false-alarm", no_argument, NULL, 'f'},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
-        char *reply, *body;
+        bool reset = strcmp(verb, "reset") == 0, false_alarm = false;
+        char *reply, *body, target[CONTROL_LINE_MAX];
         int c, r;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
                 switch (c) {
+                case 'f':
+                        if (!reset)
+                                return cli_usage_error(verb, "--false-alarm goes with reset");
+                        false_alarm = true;
+                        break;
                 case 'h':
-                        printf("Usage: firegate [--config PATH] %s TARGET\n\n"
+                        printf("Usage: firegate [--config PATH] %s%s TARGET\n\n"
                                "Asks the running daemon to %s an alarm. TARGET is an incident id\n"
                                "(firegate incidents), or building, floor:N, unit:ID or zone:ID.\n"
                                "The daemon records who asked (the caller's user) with the action.\n"
+                               "%s"
                                "\nExit status 3 when the daemon refuses (no such incident, nothing "
                                "to %s),\n1 when no daemon is running.\n",
-                               verb, verb, verb);
+                               verb, reset ? " [--false-alarm]" : "", verb,
+                               reset ? "\n  --false-alarm  the alarm was false: the incidents this "
+                                       "reset closes are\n                 marked as false alarms "
+                                       "(firegate report counts them)\n"
+                                     : "",
+                               verb);
                         return CLI_EXIT_OK;
                 default:
                         return cli_usage_error(verb, "unknown option or missing argument");
@@ -79,7 +92,12 @@ static int control_command(struct cli *cli, const char *verb, int argc, char **a
         }
         if (optind + 1 != argc)
                 return cli_usage_error(verb, "expected exactly one TARGET");
-        r = ask(cli, verb, argv[optind], &reply, &body);
+        /* The one-line protocol's word after the target (control.h). */
+        r = snprintf(target, sizeof(target), "%s%s", argv[optind],
+                     false_alarm ? " false-alarm" : "");
+        if (r < 0 || (size_t)r >= sizeof(target))
+                return cli_usage_error(verb, "TARGET is too long");
+        r = ask(cli, verb, target, &reply, &body);
         if (r == CLI_EXIT_OK)
                 printf("%s\n", reply + 3);
         free(reply);

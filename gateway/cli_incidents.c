@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cli_incidents: `firegate incidents`, the incident log as a table for people, or as JSON or CSV
- * (RFC 4180) for programs and for the fire police's spreadsheets. It opens the store read-only,
- * so it is safe beside the running daemon.
+ * (RFC 4180) for programs and for the fire police's spreadsheets; and `firegate incident show
+ * ID`, one incident's whole timeline: its decisions, the messages that told the platform with
+ * their PUBACK times, and the platform's commands. Both open the store read-only, so they are
+ * safe beside the running daemon.
  *
- * The store keeps UTC milliseconds; this is the edge where people's times come in and go out.
- * A time given without an offset is local time as TZ says, and every time printed is local time
- * with its offset (ISO 8601), so a printed time means one instant wherever it is read. The table
- * for people shows the columns a desk needs to the second; JSON and CSV carry every column to
- * the millisecond.
+ * The store keeps UTC milliseconds; report.h reads and prints people's times. A time given
+ * without an offset is read in the zone --tz names (else TZ, else the system's), and every time
+ * printed is in that zone with its offset. The table for people shows the columns a desk needs
+ * to the second; JSON and CSV carry every column to the millisecond.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,7 @@
 #include "cli.h"
 #include "incident.h"
 #include "log.h"
-
-#define TIME_MAX 64 /* "2026-11-23T22:00:05.120+07:00" and the NUL, with room for odd years */
+#include "report.h"
 
 static const char *const kinds[] = {"alarm", "pre_alarm", "fault", NULL};
 static const char *const states[] = {"open", "acknowledged", "silenced", "closed", NULL};
@@ -43,15 +43,40 @@ static void usage(FILE *out)
                 "  --to TIME          only incidents that began before TIME\n"
                 "  --unit ID          only incidents with a detector in this unit\n"
                 "  --floor N          only incidents with a detector on this floor\n"
+                "  --detector ID      only incidents this detector took part in\n"
+                "  --cause TEXT       only incidents whose cause holds TEXT (any case)\n"
                 "  --kind KIND        alarm, pre_alarm or fault\n"
                 "  --state STATE      open, acknowledged, silenced or closed\n"
+                "  --tz ZONE          read and print times in ZONE (an IANA name such as\n"
+                "                     Asia/Ho_Chi_Minh; default: TZ, else the system's zone)\n"
                 "  --json             print JSON (an array of objects, every column)\n"
                 "  --csv              print CSV (RFC 4180, every column)\n"
                 "  -h, --help         show this help\n\n"
                 "TIME is ISO 8601: 2026-11-23T22:00:00+07:00, 2026-11-23T15:00:00Z, or without\n"
-                "an offset in local time (TZ): 2026-11-23T22:00 or a date alone, 2026-11-23,\n"
-                "which as --to means the end of that day. Times are printed in local time\n"
-                "with their offset.\n");
+                "an offset in the chosen zone: 2026-11-23T22:00 or a date alone, 2026-11-23,\n"
+                "which as --to means the end of that day. Times are printed in the chosen zone\n"
+                "with their offset. `firegate incident show ID` gives one incident's timeline.\n"
+                "\nExit status: 0 listed (possibly nothing), 1 the store could not be read,\n"
+                "2 a wrong option or time.\n");
+}
+
+static void show_usage(FILE *out)
+{
+        fprintf(out,
+                "Usage: firegate [--config PATH] incident show [OPTIONS] ID\n\n"
+                "Shows incident ID (firegate incidents) and its whole timeline, in the order\n"
+                "things happened: every decision recorded on it (with detector, cause, rule,\n"
+                "flags and who acted), every message that told the city platform (its topic,\n"
+                "sequence number, message id and when the platform's broker acknowledged it),\n"
+                "and every command of the platform that named it (account, operator, request\n"
+                "id, result).\n\n"
+                "  --tz ZONE          print times in ZONE (an IANA name; default: TZ, else the\n"
+                "                     system's zone)\n"
+                "  --json             print JSON: {\"incident\": {...}, \"timeline\": [...]}\n"
+                "  --csv              print the timeline as CSV (RFC 4180, every column)\n"
+                "  -h, --help         show this help\n\n"
+                "Exit status: 0 shown, 1 the store could not be read, 2 a wrong option,\n"
+                "3 no such incident.\n");
 }
 
 static bool one_of(const char *s, const char *const *list)
@@ -62,154 +87,31 @@ static bool one_of(const char *s, const char *const *list)
         return false;
 }
 
-/* Reads exactly @n digits. */
-static bool digits(const char **p, int n, int *out)
+/* --tz, before any time is read or printed. Returns an exit code. */
+static int use_zone(const char *cmd, const char *zone)
 {
-        int v = 0;
-
-        for (int i = 0; i < n; i++) {
-                if ((*p)[i] < '0' || (*p)[i] > '9')
-                        return false;
-                v = v * 10 + ((*p)[i] - '0');
+        if (!zone) {
+                /* localtime_r() need not read TZ itself (POSIX); tzset() does. */
+                tzset();
+                return CLI_EXIT_OK;
         }
-        *p += n;
-        *out = v;
-        return true;
+        if (report_use_zone(zone) < 0)
+                return cli_usage_error(cmd,
+                                       "--tz expects a time zone installed on this system, such "
+                                       "as Asia/Ho_Chi_Minh or UTC, not '%s'",
+                                       zone);
+        return CLI_EXIT_OK;
 }
 
-static int days_in_month(int year, int month)
+/* A query reads a month of rows and their indexes: a page cache of 64 MiB, for this short-lived
+ * reader alone, keeps index pages from being read from the file again and again (SQLite's
+ * default is 2 MiB). Only speed depends on it. */
+static void reader_cache(struct store *s)
 {
-        static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-        bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-
-        return month == 2 && leap ? 29 : days[month - 1];
+        sqlite3_exec(store_db(s), "PRAGMA cache_size = -65536", NULL, NULL, NULL);
 }
 
-/* The clock part after the date: hh:mm[:ss[.fff]]; the fraction is read to the millisecond. */
-static bool parse_clock(const char **p, struct tm *tm, int *ms)
-{
-        int scale = 100;
-
-        if (!digits(p, 2, &tm->tm_hour) || *(*p)++ != ':' || !digits(p, 2, &tm->tm_min))
-                return false;
-        if (**p == ':' && (++*p, !digits(p, 2, &tm->tm_sec)))
-                return false;
-        if (**p != '.' && **p != ',')
-                return true;
-        ++*p;
-        if (**p < '0' || **p > '9')
-                return false;
-        for (; **p >= '0' && **p <= '9'; ++*p, scale /= 10)
-                *ms += (**p - '0') * scale;
-        return true;
-}
-
-/* The offset after a time: Z, +hh, +hhmm or +hh:mm (or -). Returns false for anything else. */
-static bool parse_offset(const char **p, long *off)
-{
-        int sign, hours, minutes = 0;
-        bool colon;
-
-        if (**p == 'Z' || **p == 'z') {
-                ++*p;
-                *off = 0;
-                return true;
-        }
-        if (**p != '+' && **p != '-')
-                return false;
-        sign = *(*p)++ == '-' ? -1 : 1;
-        if (!digits(p, 2, &hours))
-                return false;
-        colon = **p == ':';
-        if (colon)
-                ++*p;
-        /* "+07" alone is whole hours; after a colon the minutes must follow. */
-        if ((colon || **p != '\0') && !digits(p, 2, &minutes))
-                return false;
-        *off = sign * (hours * 3600L + minutes * 60L);
-        return hours <= 23 && minutes <= 59;
-}
-
-/* Parses an ISO 8601 time into UTC ms. @end_of_day: a date alone means the end of that day (the
- * next midnight), as --to wants. Returns 0 or -EINVAL. */
-static int parse_time(const char *s, bool end_of_day, int64_t *out)
-{
-        struct tm tm = {.tm_isdst = -1};
-        const char *p = s;
-        int year, month, ms = 0;
-        bool date_only, has_offset = false;
-        long off = 0;
-        time_t t;
-
-        if (!digits(&p, 4, &year) || *p++ != '-' || !digits(&p, 2, &month) || *p++ != '-' ||
-            !digits(&p, 2, &tm.tm_mday) || year < 1970 || month < 1 || month > 12 ||
-            tm.tm_mday < 1 || tm.tm_mday > days_in_month(year, month))
-                return -EINVAL;
-        tm.tm_year = year - 1900;
-        tm.tm_mon = month - 1;
-        date_only = *p == '\0';
-        if (!date_only && ((*p != 'T' && *p != ' ') || (++p, !parse_clock(&p, &tm, &ms))))
-                return -EINVAL;
-        if (tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
-                return -EINVAL;
-        if (!date_only && *p != '\0') {
-                if (!parse_offset(&p, &off))
-                        return -EINVAL;
-                has_offset = true;
-        }
-        if (*p != '\0')
-                return -EINVAL;
-        if (date_only && end_of_day)
-                tm.tm_mday++; /* mktime() carries it into the next month or year */
-        if (has_offset) {
-                t = timegm(&tm);
-                if (t == (time_t)-1)
-                        return -EINVAL;
-                t -= off;
-        } else {
-                errno = 0;
-                t = mktime(&tm);
-                if (t == (time_t)-1 && errno)
-                        return -EINVAL;
-        }
-        *out = (int64_t)t * 1000 + ms;
-        return 0;
-}
-
-/* UTC ms as local ISO 8601 with the offset: 2026-11-23T22:00:05.120+07:00 (@with_ms) or
- * 2026-11-23T22:00:05+07:00. */
-static void format_time(int64_t ms, bool with_ms, char buf[TIME_MAX])
-{
-        int64_t sec = ms / 1000, frac = ms % 1000;
-        char date[32], fraction[8] = "";
-        time_t t;
-        struct tm tm;
-        long off;
-
-        if (frac < 0) {
-                frac += 1000;
-                sec--;
-        }
-        t = (time_t)sec;
-        if (!localtime_r(&t, &tm) || strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-                /* Outside what the C library can show: the number itself, never a wrong date. */
-                snprintf(buf, TIME_MAX, "%lld", (long long)ms);
-                return;
-        }
-        if (with_ms)
-                snprintf(fraction, sizeof(fraction), ".%03d", (int)(frac % 1000));
-        off = labs(tm.tm_gmtoff);
-        /* Offsets are under a day; the modulo only tells the compiler how wide they print. */
-        snprintf(buf, TIME_MAX, "%s%s%c%02d:%02d", date, fraction, tm.tm_gmtoff < 0 ? '-' : '+',
-                 (int)(off / 3600 % 100), (int)(off % 3600 / 60));
-}
-
-static bool is_time_column(const char *name)
-{
-        size_t n = strlen(name);
-
-        return n > 3 && strcmp(name + n - 3, "_at") == 0;
-}
+/* --- the listing --- */
 
 /* The result column named @name, or -1. */
 static int column_index(sqlite3_stmt *st, const char *name)
@@ -239,24 +141,7 @@ static size_t pick_columns(sqlite3_stmt *st, enum table_format fmt, int *cols, s
         return n;
 }
 
-static int add_cell(struct table *t, sqlite3_stmt *st, int col, bool with_ms)
-{
-        char when[TIME_MAX];
-
-        switch (sqlite3_column_type(st, col)) {
-        case SQLITE_NULL:
-                return table_text(t, NULL);
-        case SQLITE_INTEGER:
-                if (!is_time_column(sqlite3_column_name(st, col)))
-                        return table_int(t, sqlite3_column_int64(st, col));
-                format_time(sqlite3_column_int64(st, col), with_ms, when);
-                return table_text(t, when);
-        default:
-                return table_text(t, (const char *)sqlite3_column_text(st, col));
-        }
-}
-
-/* Prints the listing; times become local ISO 8601. Returns an exit code. */
+/* Prints the listing; times become ISO 8601 in the chosen zone. Returns an exit code. */
 static int print_incidents(struct store *s, sqlite3_stmt *st, enum table_format fmt)
 {
         int cols[64], rc, r = 0, ret = CLI_EXIT_OK;
@@ -274,7 +159,7 @@ static int print_incidents(struct store *s, sqlite3_stmt *st, enum table_format 
         while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
                 r = table_row(t);
                 for (size_t c = 0; r == 0 && c < n; c++)
-                        r = add_cell(t, st, cols[c], fmt != TABLE_TEXT);
+                        r = report_add_cell(t, st, cols[c], fmt != TABLE_TEXT);
         }
         if (r < 0) {
                 log_error_errno(r, "listing incidents");
@@ -305,39 +190,71 @@ static int parse_floor(const char *s, int *floor)
         return CLI_EXIT_OK;
 }
 
-/* Returns an exit code; *@help is set when --help was given (and printed). */
-static int parse_options(int argc, char **argv, struct incident_filter *f, enum table_format *fmt,
-                         bool *help)
+/* What the command line said, before the times are read in the zone it named. */
+struct listing_args {
+        const char *from, *to, *zone;
+        struct incident_filter filter;
+        enum table_format fmt;
+        bool help;
+};
+
+static int set_format(const char *cmd, enum table_format *fmt, int c)
+{
+        if (*fmt != TABLE_TEXT)
+                return cli_usage_error(cmd, "give --json or --csv, not both");
+        *fmt = c == 'j' ? TABLE_JSON : TABLE_CSV;
+        return CLI_EXIT_OK;
+}
+
+static int set_text(const char *cmd, const char *option, const char *value, const char **out)
+{
+        if (!value[0])
+                return cli_usage_error(cmd, "%s expects a value", option);
+        *out = value;
+        return CLI_EXIT_OK;
+}
+
+/* Returns an exit code; a->help is set when --help was given (and printed). */
+static int parse_listing_options(int argc, char **argv, struct listing_args *a)
 {
         static const struct option options[] = {
-                {"from", required_argument, NULL, 'F'}, {"to", required_argument, NULL, 'T'},
-                {"unit", required_argument, NULL, 'u'}, {"floor", required_argument, NULL, 'f'},
-                {"kind", required_argument, NULL, 'k'}, {"state", required_argument, NULL, 's'},
-                {"json", no_argument, NULL, 'j'},       {"csv", no_argument, NULL, 'C'},
-                {"help", no_argument, NULL, 'h'},       {0},
+                {"from", required_argument, NULL, 'F'},
+                {"to", required_argument, NULL, 'T'},
+                {"unit", required_argument, NULL, 'u'},
+                {"floor", required_argument, NULL, 'f'},
+                {"detector", required_argument, NULL, 'd'},
+                {"cause", required_argument, NULL, 'c'},
+                {"kind", required_argument, NULL, 'k'},
+                {"state", required_argument, NULL, 's'},
+                {"tz", required_argument, NULL, 'z'},
+                {"json", no_argument, NULL, 'j'},
+                {"csv", no_argument, NULL, 'C'},
+                {"help", no_argument, NULL, 'h'},
+                {0},
         };
-        int c, r;
+        struct incident_filter *f = &a->filter;
+        int c, r = CLI_EXIT_OK;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        while (r == CLI_EXIT_OK && (c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
                 switch (c) {
                 case 'F':
+                        a->from = optarg;
+                        break;
                 case 'T':
-                        if (parse_time(optarg, c == 'T', c == 'F' ? &f->from_ms : &f->to_ms) < 0)
-                                return cli_usage_error("incidents",
-                                                       "%s expects an ISO 8601 time such as "
-                                                       "2026-11-23T22:00:00+07:00 or a date, not "
-                                                       "'%s'",
-                                                       c == 'F' ? "--from" : "--to", optarg);
-                        *(c == 'F' ? &f->have_from : &f->have_to) = true;
+                        a->to = optarg;
                         break;
                 case 'u':
-                        f->unit = optarg;
+                        r = set_text("incidents", "--unit", optarg, &f->unit);
                         break;
                 case 'f':
                         r = parse_floor(optarg, &f->floor);
-                        if (r != CLI_EXIT_OK)
-                                return r;
                         f->have_floor = true;
+                        break;
+                case 'd':
+                        r = set_text("incidents", "--detector", optarg, &f->detector);
+                        break;
+                case 'c':
+                        r = set_text("incidents", "--cause", optarg, &f->cause);
                         break;
                 case 'k':
                         if (!one_of(optarg, kinds))
@@ -352,52 +269,367 @@ static int parse_options(int argc, char **argv, struct incident_filter *f, enum 
                                                                     "closed");
                         f->state = optarg;
                         break;
+                case 'z':
+                        a->zone = optarg;
+                        break;
                 case 'j':
                 case 'C':
-                        if (*fmt != TABLE_TEXT)
-                                return cli_usage_error("incidents", "give --json or --csv, not "
-                                                                    "both");
-                        *fmt = c == 'j' ? TABLE_JSON : TABLE_CSV;
+                        r = set_format("incidents", &a->fmt, c);
                         break;
                 case 'h':
                         usage(stdout);
-                        *help = true;
+                        a->help = true;
                         return CLI_EXIT_OK;
                 default:
                         return cli_usage_error("incidents", "unknown option or missing argument");
                 }
         }
+        if (r != CLI_EXIT_OK)
+                return r;
         if (optind < argc)
                 return cli_unexpected("incidents", optind);
+        return CLI_EXIT_OK;
+}
+
+/* Reads --from and --to in the chosen zone. Returns an exit code. */
+static int read_range(const char *cmd, const char *from, const char *to, struct incident_filter *f)
+{
+        if (from && report_parse_time(from, false, &f->from_ms) < 0)
+                return cli_usage_error(cmd,
+                                       "--from expects an ISO 8601 time such as "
+                                       "2026-11-23T22:00:00+07:00 or a date, not '%s'",
+                                       from);
+        if (to && report_parse_time(to, true, &f->to_ms) < 0)
+                return cli_usage_error(cmd,
+                                       "--to expects an ISO 8601 time such as "
+                                       "2026-11-23T22:00:00+07:00 or a date, not '%s'",
+                                       to);
+        f->have_from = from != NULL;
+        f->have_to = to != NULL;
         if (f->have_from && f->have_to && f->from_ms >= f->to_ms)
-                return cli_usage_error("incidents", "--from must be before --to");
+                return cli_usage_error(cmd, "--from must be before --to");
         return CLI_EXIT_OK;
 }
 
 int cmd_incidents(struct cli *cli, int argc, char **argv)
 {
-        struct incident_filter f = {0};
-        enum table_format fmt = TABLE_TEXT;
+        struct listing_args a = {.fmt = TABLE_TEXT};
         struct store *s = NULL;
         sqlite3_stmt *st = NULL;
-        bool help = false;
         int r;
 
-        /* localtime_r() need not read TZ itself (POSIX); tzset() does. */
-        tzset();
-        r = parse_options(argc, argv, &f, &fmt, &help);
-        if (r != CLI_EXIT_OK || help)
+        r = parse_listing_options(argc, argv, &a);
+        if (r != CLI_EXIT_OK || a.help)
+                return r;
+        r = use_zone("incidents", a.zone);
+        if (r == CLI_EXIT_OK)
+                r = read_range("incidents", a.from, a.to, &a.filter);
+        if (r == CLI_EXIT_OK)
+                r = cli_audit_argv(cli, "incidents", argc, argv);
+        if (r != CLI_EXIT_OK)
                 return r;
         r = cli_open_store(cli, STORE_READ_ONLY, &s);
         if (r != CLI_EXIT_OK)
                 return r;
-        if (incident_list(s, &f, &st) < 0) {
+        reader_cache(s);
+        if (incident_list(s, &a.filter, &st) < 0) {
                 r = CLI_EXIT_FAILURE;
                 goto out_close;
         }
-        r = print_incidents(s, st, fmt);
+        r = print_incidents(s, st, a.fmt);
         sqlite3_finalize(st);
 out_close:
+        store_free(s);
+        return r;
+}
+
+/* --- incident show --- */
+
+/* Column @name of the current row as text, or NULL. */
+static const char *text_of(sqlite3_stmt *st, const char *name)
+{
+        int c = column_index(st, name);
+
+        return c < 0 ? NULL : (const char *)sqlite3_column_text(st, c);
+}
+
+static void add_part(char *buf, size_t size, size_t *used, const char *sep, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
+/* Appends @sep (when @buf holds something) and the formatted part; a part that does not fit is
+ * cut, never overflowing. */
+static void add_part(char *buf, size_t size, size_t *used, const char *sep, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        if (*used + 1 >= size)
+                return;
+        if (*used) {
+                n = snprintf(buf + *used, size - *used, "%s", sep);
+                *used = n < 0 ? *used : *used + (size_t)n < size ? *used + (size_t)n : size - 1;
+        }
+        va_start(ap, fmt);
+        n = vsnprintf(buf + *used, size - *used, fmt, ap);
+        va_end(ap);
+        *used = n < 0 ? *used : *used + (size_t)n < size ? *used + (size_t)n : size - 1;
+}
+
+/* One line of detail for people: what the timeline row says beyond its time, kind and who. */
+static void timeline_detail(sqlite3_stmt *st, char *buf, size_t size)
+{
+        const char *record = text_of(st, "record"), *v;
+        char when[REPORT_TIME_MAX];
+        size_t used = 0;
+        int c;
+
+        buf[0] = '\0';
+        if (strcmp(record, "uplink") == 0) {
+                add_part(buf, size, &used, "", "%s seq %s", text_of(st, "topic"),
+                         text_of(st, "seq") ? text_of(st, "seq") : "?");
+                c = column_index(st, "delivered_at");
+                if (sqlite3_column_type(st, c) == SQLITE_NULL) {
+                        add_part(buf, size, &used, ", ", "not yet delivered");
+                } else {
+                        report_format_time(sqlite3_column_int64(st, c), true, when);
+                        add_part(buf, size, &used, ", ", "PUBACK %s", when);
+                }
+                return;
+        }
+        if (strcmp(record, "command") == 0) {
+                add_part(buf, size, &used, "", "target %s", text_of(st, "place"));
+                if ((v = text_of(st, "operator")))
+                        add_part(buf, size, &used, ", ", "operator %s", v);
+                if ((v = text_of(st, "request_id")))
+                        add_part(buf, size, &used, ", ", "request %s", v);
+                add_part(buf, size, &used, ": ", "%s", text_of(st, "result"));
+                if ((v = text_of(st, "reason")))
+                        add_part(buf, size, &used, " ", "(%s)", v);
+                return;
+        }
+        if ((v = text_of(st, "cause")))
+                add_part(buf, size, &used, "", "%s", v);
+        if ((v = text_of(st, "rule")))
+                add_part(buf, size, &used, "; ", "rule %s", v);
+        if ((v = text_of(st, "fault")))
+                add_part(buf, size, &used, "; ", "fault %s", v);
+        if ((v = text_of(st, "output")))
+                add_part(buf, size, &used, "; ", "output %s", v);
+        if ((v = text_of(st, "flags")))
+                add_part(buf, size, &used, "; ", "[%s]", v);
+        if ((v = text_of(st, "place")))
+                add_part(buf, size, &used, "; ", "in %s", v);
+}
+
+/* The incident's columns for people: one line each, those with a value. */
+static int summary_table(sqlite3_stmt *inc, struct table **out)
+{
+        static const char *const names[] = {"field", "value"};
+        struct table *t = table_new(2, names);
+        int r = 0;
+
+        *out = t;
+        if (!t)
+                return -ENOMEM;
+        for (int c = 0; r == 0 && c < sqlite3_column_count(inc); c++) {
+                if (sqlite3_column_type(inc, c) == SQLITE_NULL)
+                        continue;
+                r = table_row(t);
+                if (r == 0)
+                        r = table_text(t, sqlite3_column_name(inc, c));
+                if (r == 0)
+                        r = report_add_cell(t, inc, c, true);
+        }
+        return r;
+}
+
+static int timeline_text(sqlite3_stmt *st, struct table **out)
+{
+        static const char *const names[] = {"at", "record", "what", "detector", "who", "detail"};
+        static const char *const shown[] = {"at", "record", "what", "detector", "who"};
+        struct table *t = table_new(6, names);
+        char detail[1024];
+        int rc, r = 0;
+
+        *out = t;
+        if (!t)
+                return -ENOMEM;
+        while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                r = table_row(t);
+                for (size_t k = 0; r == 0 && k < sizeof(shown) / sizeof(shown[0]); k++)
+                        r = report_add_cell(t, st, column_index(st, shown[k]), true);
+                timeline_detail(st, detail, sizeof(detail));
+                if (r == 0)
+                        r = table_text(t, detail[0] ? detail : NULL);
+        }
+        return r < 0 ? r : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int timeline_all(sqlite3_stmt *st, enum table_format fmt, struct table **table,
+                        json_t **array)
+{
+        int rc, r = 0;
+
+        if (fmt == TABLE_JSON) {
+                *array = json_array();
+                if (!*array)
+                        return -ENOMEM;
+                while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+                        if (json_array_append_new(*array, report_row_json(st)) < 0)
+                                r = -ENOMEM;
+                return r < 0 ? r : rc == SQLITE_DONE ? 0 : -EIO;
+        }
+        if (fmt == TABLE_TEXT)
+                return timeline_text(st, table);
+        *table = table_from_stmt(st);
+        if (!*table)
+                return -ENOMEM;
+        while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                r = table_row(*table);
+                for (int c = 0; r == 0 && c < sqlite3_column_count(st); c++)
+                        r = report_add_cell(*table, st, c, true);
+        }
+        return r < 0 ? r : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Writes what was gathered. Returns 0 or -EIO. */
+static int print_show(long long id, sqlite3_stmt *inc, enum table_format fmt, struct table *tl,
+                      json_t *timeline)
+{
+        struct table *summary = NULL;
+        json_t *root;
+        int r;
+
+        if (fmt == TABLE_CSV)
+                return table_print(tl, TABLE_CSV, stdout);
+        if (fmt == TABLE_JSON) {
+                root = json_pack("{s:o, s:O}", "incident", report_row_json(inc), "timeline",
+                                 timeline);
+                if (!root)
+                        return -ENOMEM;
+                r = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ? -EIO : 0;
+                fputc('\n', stdout);
+                json_decref(root);
+                return r < 0 || fflush(stdout) != 0 ? -EIO : 0;
+        }
+        r = summary_table(inc, &summary);
+        printf("Incident %lld\n\n", id);
+        if (r == 0)
+                r = table_print(summary, TABLE_TEXT, stdout);
+        if (r == 0) {
+                printf("\nTimeline\n\n");
+                r = table_print(tl, TABLE_TEXT, stdout);
+        }
+        table_free(summary);
+        return r;
+}
+
+/* Shows incident @id. Returns an exit code. */
+static int show(struct store *s, long long id, enum table_format fmt)
+{
+        struct incident_filter f = {.id = id};
+        sqlite3_stmt *inc = NULL, *st = NULL;
+        struct table *tl = NULL;
+        json_t *timeline = NULL;
+        int rc, r, ret = CLI_EXIT_FAILURE;
+
+        if (incident_list(s, &f, &inc) < 0)
+                return CLI_EXIT_FAILURE;
+        rc = sqlite3_step(inc);
+        if (rc == SQLITE_DONE) {
+                log_error("no incident %lld (see firegate incidents)", id);
+                ret = CLI_EXIT_REFUSED;
+                goto out_finalize;
+        }
+        if (rc != SQLITE_ROW) {
+                store_error(s, "reading an incident");
+                goto out_finalize;
+        }
+        if (incident_timeline(s, id, &st) < 0)
+                goto out_finalize;
+        r = timeline_all(st, fmt, &tl, &timeline);
+        if (r == -EIO) {
+                store_error(s, "reading the timeline of an incident");
+                goto out_free;
+        }
+        if (r < 0) {
+                log_error_errno(r, "reading the timeline of an incident");
+                goto out_free;
+        }
+        r = print_show(id, inc, fmt, tl, timeline);
+        if (r < 0) {
+                log_error_errno(r, "cannot write the incident to standard output");
+                goto out_free;
+        }
+        ret = CLI_EXIT_OK;
+out_free:
+        json_decref(timeline);
+        table_free(tl);
+out_finalize:
+        sqlite3_finalize(st);
+        sqlite3_finalize(inc);
+        return ret;
+}
+
+int cmd_incident(struct cli *cli, int argc, char **argv)
+{
+        static const struct option options[] = {
+                {"tz", required_argument, NULL, 'z'},
+                {"json", no_argument, NULL, 'j'},
+                {"csv", no_argument, NULL, 'C'},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        enum table_format fmt = TABLE_TEXT;
+        const char *zone = NULL;
+        struct store *s = NULL;
+        long long id;
+        char *end;
+        int c, r = CLI_EXIT_OK;
+
+        if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+                show_usage(stdout);
+                return CLI_EXIT_OK;
+        }
+        if (argc < 2 || strcmp(argv[1], "show") != 0)
+                return cli_usage_error("incident", "expected: incident show ID");
+        /* The options follow "show": its own argv starts there. */
+        argc--;
+        argv++;
+        while (r == CLI_EXIT_OK && (c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+                switch (c) {
+                case 'z':
+                        zone = optarg;
+                        break;
+                case 'j':
+                case 'C':
+                        r = set_format("incident", &fmt, c);
+                        break;
+                case 'h':
+                        show_usage(stdout);
+                        return CLI_EXIT_OK;
+                default:
+                        return cli_usage_error("incident", "unknown option or missing argument");
+                }
+        }
+        if (r != CLI_EXIT_OK)
+                return r;
+        if (optind + 1 != argc)
+                return cli_usage_error("incident", "expected exactly one incident ID");
+        errno = 0;
+        id = strtoll(argv[optind], &end, 10);
+        if (strspn(argv[optind], "0123456789") != strlen(argv[optind]) || errno ||
+            end == argv[optind] || id <= 0)
+                return cli_usage_error("incident", "an incident ID is a positive number");
+        r = use_zone("incident", zone);
+        if (r == CLI_EXIT_OK)
+                r = cli_audit_argv(cli, "incident-show", argc, argv);
+        if (r != CLI_EXIT_OK)
+                return r;
+        r = cli_open_store(cli, STORE_READ_ONLY, &s);
+        if (r != CLI_EXIT_OK)
+                return r;
+        r = show(s, id, fmt);
         store_free(s);
         return r;
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define REQUEST_ID_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -19,6 +20,7 @@ static const struct {
         {"ack", "acknowledge"},
         {"silence", "silence"},
         {"reset", "reset"},
+        {"query", "query"},
 };
 
 static bool printable(const char *s)
@@ -59,6 +61,34 @@ static int get_text(json_t *o, const char *key, bool required, char *buf, size_t
         return 0;
 }
 
+/* A query's filters and page. The filters are checked where they are applied (the daemon);
+ * here only their shape: an object of at most a few short members. */
+static int get_query(json_t *root, struct command *c, char *why, size_t len)
+{
+        json_t *filters = json_object_get(root, "filters"), *page = json_object_get(root, "page"),
+               *size = json_object_get(root, "page_size");
+        char *text;
+
+        if (filters && !json_is_object(filters))
+                return refuse(why, len, "filters must be an object");
+        if ((page && (!json_is_integer(page) || json_integer_value(page) < 1)) ||
+            (size && (!json_is_integer(size) || json_integer_value(size) < 1 ||
+                      json_integer_value(size) > COMMAND_PAGE_SIZE_MAX)))
+                return refuse(why, len, "page is 1 or more, page_size 1 to 100");
+        c->page = page ? (long)json_integer_value(page) : 1;
+        c->page_size = size ? (long)json_integer_value(size) : 50;
+        text = filters ? json_dumps(filters, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        if (filters && !text)
+                return -ENOMEM;
+        if (text && strlen(text) >= sizeof(c->filters)) {
+                free(text);
+                return refuse(why, len, "the filters are too long");
+        }
+        snprintf(c->filters, sizeof(c->filters), "%s", text ? text : "{}");
+        free(text);
+        return 0;
+}
+
 int command_parse(const char *prefix, const char *topic, const void *payload, size_t len,
                   int64_t now_ms, int64_t max_age_ms, struct command *c, char *why, size_t why_len)
 {
@@ -83,7 +113,7 @@ int command_parse(const char *prefix, const char *topic, const void *payload, si
                         snprintf(c->verb, sizeof(c->verb), "%s", verbs[i].verb);
         if (!c->verb[0]) {
                 snprintf(c->verb, sizeof(c->verb), "%.15s", slash + 1);
-                return refuse(why, why_len, "unknown command (ack, silence, reset)");
+                return refuse(why, why_len, "unknown command (ack, silence, reset, query)");
         }
         if (len > COMMAND_PAYLOAD_MAX)
                 return refuse(why, why_len, "the payload is too large");
@@ -99,7 +129,9 @@ int command_parse(const char *prefix, const char *topic, const void *payload, si
                 c->request_id[0] = '\0';
                 r = refuse(why, why_len, "invalid request_id");
         }
-        if (r == 0)
+        if (r == 0 && strcmp(c->verb, "query") == 0)
+                r = get_query(root, c, why, why_len);
+        else if (r == 0)
                 r = get_text(root, "target", true, c->target, sizeof(c->target), NULL, why,
                              why_len);
         if (r == 0)
@@ -123,13 +155,14 @@ int command_parse(const char *prefix, const char *topic, const void *payload, si
         }
         json_object_foreach(root, key, value)
         {
-                static const char *const known[] = {"request_id", "at", "target", "operator"};
-                size_t i;
+                static const char *const known[] = {"request_id", "at",   "target",   "operator",
+                                                    "filters",    "page", "page_size"};
+                size_t i, n = strcmp(c->verb, "query") == 0 ? 7 : 4;
 
                 (void)value;
-                for (i = 0; i < 4 && strcmp(key, known[i]) != 0; i++)
+                for (i = 0; i < n && strcmp(key, known[i]) != 0; i++)
                         ;
-                if (i == 4) {
+                if (i == n || (n == 7 && strcmp(key, "target") == 0)) {
                         snprintf(why, why_len, "unknown field '%.40s'", key);
                         r = -EINVAL;
                         goto out;

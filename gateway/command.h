@@ -18,12 +18,17 @@
 
 struct command {
         char account[65];
-        char verb[16];       /* "acknowledge", "silence" or "reset" (from ack, silence, reset) */
+        char verb[16]; /* "acknowledge", "silence", "reset" (from ack, silence, reset), "query" */
         char request_id[65]; /* "" when the payload has no valid one */
         char target[129];
         char operator_name[129]; /* "" when none */
         int64_t sent_at;         /* the platform's "at", 0 when none */
+        /* query: the filters, as given (compact JSON; "{}" when none), and the page wanted */
+        char filters[1024];
+        long page, page_size;
 };
+
+#define COMMAND_PAGE_SIZE_MAX 100
 
 /* Parses a message on @topic (which must start with @prefix) made of @len bytes of @payload,
  * received at @now_ms. Fills @c with as much as it understood, for the record. Returns 0 for a

@@ -6,7 +6,11 @@
  *
  *   request:  "acknowledge TARGET\n" | "silence TARGET\n" | "reset TARGET\n"
  *             TARGET is an incident id, or "building", "floor:N", "unit:ID", "zone:ID"
+ *             "reset TARGET false-alarm\n": a reset by a manager who found the alarm false;
+ *             the incidents it closes are marked so (incident.false_alarm_by and _at)
  *             "status all\n": what the daemon sees now
+ *             "audit ACTION PARAMS\n": records a local look at the incident log (ACTION in
+ *             a-z and -, PARAMS its filters as JSON) in the chained audit table
  *   reply:    "ok WHAT\n" | "refused WHY\n" | "error WHY\n", for status followed by one JSON
  *             document (docs/daemon.md); the daemon closes the connection after it
  *

@@ -30,6 +30,7 @@
 #include "diag.h"
 #include "engine.h"
 #include "engine_view.h"
+#include "evidence.h"
 #include "incident.h"
 #include "message.h"
 #include "log.h"
@@ -99,21 +100,6 @@ static int decision_priority(enum engine_decision_kind k)
 
 /* Commits the decision to the store before anything else learns of it. A store that cannot take
  * it (a full or failing disk) does not silence it: the journal line below still says it. */
-static int last_event(struct store *s, long long *id)
-{
-        sqlite3_stmt *st = NULL;
-        int r = 0;
-
-        if (sqlite3_prepare_v2(store_db(s), "SELECT coalesce(max(id), 0) FROM incident_event", -1,
-                               &st, NULL) != SQLITE_OK ||
-            sqlite3_step(st) != SQLITE_ROW)
-                r = store_error(s, "reading the incident log");
-        else
-                *id = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        return r;
-}
-
 /* The alerts are written in the decision's transaction, so they exist exactly when the
  * incident change does. Should they fail to be built, the incident is still committed and the
  * error said: a decision the platform does not hear of is bad, one not recorded is worse. */
@@ -125,7 +111,7 @@ static int record(struct daemon *d, const struct engine_decision *dec)
         int r = store_begin(d->store);
 
         if (r == 0 && alert)
-                r = last_event(d->store, &before);
+                r = incident_last_event(d->store, &before);
         if (r == 0)
                 r = incident_record(d->store, dec, wallclock_ms(), NULL);
         if (r == 0 && alert) {
@@ -796,23 +782,83 @@ int daemon_act(struct daemon *d, const char *verb, const char *target, const cha
         return r;
 }
 
+/* "reset TARGET false-alarm" (control.h): the reset is recorded as any reset, then the
+ * incidents it closed are marked as false alarms. Returns whether @target carried the word;
+ * @bare gets the target without it. */
+static bool false_alarm_reset(const char *target, char *bare, size_t size)
+{
+        static const char word[] = " false-alarm";
+        size_t n = strlen(target);
+
+        if (n <= sizeof(word) - 1 || n - (sizeof(word) - 1) >= size ||
+            strcmp(target + n - (sizeof(word) - 1), word) != 0)
+                return false;
+        n -= sizeof(word) - 1;
+        memcpy(bare, target, n);
+        bare[n] = '\0';
+        return true;
+}
+
+/* "audit ACTION PARAMS" (control.h): a local look at the log, recorded with who asked as the
+ * kernel says it. */
+static void audit(struct daemon *d, const char *target, const char *who, FILE *reply)
+{
+        char action[32];
+        const char *space = strchr(target, ' ');
+        size_t n = space ? (size_t)(space - target) : strlen(target);
+
+        if (!n || n >= sizeof(action) ||
+            target[strspn(target, "abcdefghijklmnopqrstuvwxyz-")] != (space ? ' ' : '\0')) {
+                fputs("refused audit ACTION PARAMS", reply);
+                return;
+        }
+        memcpy(action, target, n);
+        action[n] = '\0';
+        if (evidence_audit(d->store, wallclock_ms(), who, "local", action, space ? space + 1 : "{}",
+                           NULL) < 0)
+                fputs("error the audit log cannot be written", reply);
+        else
+                fprintf(reply, "ok recorded %s by %s", action, who);
+}
+
 static void on_control(void *ctx, const char *verb, const char *target, const char *who,
                        FILE *reply)
 {
         struct daemon *d = ctx;
-        char text[512];
+        char text[512], bare[CONTROL_LINE_MAX];
+        bool false_alarm = false_alarm_reset(target, bare, sizeof(bare));
+        long long before = 0, marked = 0;
         int r;
 
         if (strcmp(verb, "status") == 0) {
                 status(d, strcmp(target, "all") == 0, reply);
                 return;
         }
-        r = daemon_act(d, verb, target, who, text, sizeof(text), NULL);
+        if (strcmp(verb, "audit") == 0) {
+                audit(d, target, who, reply);
+                return;
+        }
+        if (false_alarm && strcmp(verb, "reset") != 0) {
+                fputs("refused false-alarm goes with reset only", reply);
+                return;
+        }
+        if (false_alarm && incident_last_event(d->store, &before) < 0) {
+                fputs("error the incident log cannot be read", reply);
+                return;
+        }
+        r = daemon_act(d, verb, false_alarm ? bare : target, who, text, sizeof(text), NULL);
+        /* Its own statement after the reset's commit: a mark that fails leaves the reset done
+         * and says so. */
+        if (r == 0 && false_alarm && incident_mark_false_alarm(d->store, before, who, &marked) < 0)
+                r = -EIO;
         fprintf(reply, "%s %s",
                 r == 0                                             ? "ok"
                 : (r == -ENOENT || r == -EALREADY || r == -EINVAL) ? "refused"
                                                                    : "error",
-                text);
+                r == -EIO && false_alarm ? "reset done, but not marked as a false alarm" : text);
+        if (r == 0 && false_alarm)
+                fprintf(reply, "; %lld incident%s marked as false alarm%s", marked,
+                        marked == 1 ? "" : "s", marked == 1 ? "" : "s");
 }
 
 static int start_control(struct daemon *d)

@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain.h"
 #include "command.h"
+#include "evidence.h"
+#include "incident.h"
 #include "daemon_internal.h"
 #include "log.h"
 #include "message.h"
@@ -89,6 +92,7 @@ static int add_stats(struct daemon *d)
         };
         int64_t now = wallclock_ms();
         long long dropped = 0;
+        char head[CHAIN_HEAD_HEX];
         json_t *msg = NULL;
         int r;
 
@@ -99,6 +103,10 @@ static int add_stats(struct daemon *d)
                         in.by_state[st]++;
         }
         r = store_begin(d->store);
+        /* The chain's head as of these statistics: the platform keeps it, so a log rewritten
+         * later no longer contains it (firegate verify-log --head). */
+        if (r == 0 && chain_head(store_db(d->store), head, NULL) == 0)
+                in.chain_head = head;
         if (r == 0)
                 r = outbox_coalesce(d->store, d->config->outbox_max, now, &dropped);
         if (r == 0)
@@ -173,8 +181,10 @@ static const char *result_of(int r)
 }
 
 /* Records the command and queues its answer in one transaction. */
+/* Records the command and queues its answer in one transaction; @extra (may be NULL) is
+ * merged into the answer (a query's page), and a query is recorded in the audit log too. */
 static void answer(struct daemon *d, const struct command *c, int64_t at, const char *result,
-                   const char *reason, long long incident)
+                   const char *reason, long long incident, json_t *extra, const char *who)
 {
         char topic[128];
         json_t *msg = NULL;
@@ -182,9 +192,13 @@ static void answer(struct daemon *d, const struct command *c, int64_t at, const 
 
         if (r == 0)
                 r = command_record(d->store, c, at, result, reason, incident);
+        if (r == 0 && strcmp(c->verb, "query") == 0 && strcmp(result, "ok") == 0)
+                r = evidence_audit(d->store, at, who, "platform", "query", c->filters, reason);
         if (r == 0 && c->request_id[0]) {
                 msg = message_response(d->config->gateway_id, c->request_id, result, reason,
                                        incident, wallclock_ms());
+                if (msg && extra)
+                        json_object_update(msg, extra);
                 snprintf(topic, sizeof(topic), "resp/%s", c->request_id);
                 r = msg ? outbox_add(d->store, OUTBOX_RESPONSE, OUTBOX_PRIORITY_OTHER, topic, msg,
                                      incident, at, NULL)
@@ -199,6 +213,124 @@ static void answer(struct daemon *d, const struct command *c, int64_t at, const 
                 return;
         }
         outbox_pump(d->outbox);
+}
+
+/* A query's filters, as incident_filter takes them; the strings stay in @filters. Returns 0
+ * or -EINVAL with the reason. */
+static int query_filter(json_t *filters, struct incident_filter *f, char *why, size_t len)
+{
+        const char *key;
+        json_t *v;
+
+        *f = (struct incident_filter){0};
+        json_object_foreach(filters, key, v)
+        {
+                if ((strcmp(key, "from") == 0 || strcmp(key, "to") == 0) && json_is_integer(v)) {
+                        if (key[0] == 'f') {
+                                f->from_ms = json_integer_value(v);
+                                f->have_from = true;
+                        } else {
+                                f->to_ms = json_integer_value(v);
+                                f->have_to = true;
+                        }
+                } else if (strcmp(key, "floor") == 0 && json_is_integer(v)) {
+                        f->floor = (int)json_integer_value(v);
+                        f->have_floor = true;
+                } else if (json_is_string(v) && json_string_length(v) <= 128 &&
+                           strcmp(key, "unit") == 0) {
+                        f->unit = json_string_value(v);
+                } else if (json_is_string(v) && json_string_length(v) <= 128 &&
+                           strcmp(key, "detector") == 0) {
+                        f->detector = json_string_value(v);
+                } else if (json_is_string(v) && json_string_length(v) <= 128 &&
+                           strcmp(key, "cause") == 0) {
+                        f->cause = json_string_value(v);
+                } else if (json_is_string(v) && strcmp(key, "kind") == 0) {
+                        f->kind = json_string_value(v);
+                } else if (json_is_string(v) && strcmp(key, "state") == 0) {
+                        f->state = json_string_value(v);
+                } else {
+                        snprintf(why, len,
+                                 "unknown or malformed filter '%.40s' (from, to: UTC ms; unit, "
+                                 "detector, cause, kind, state: text; floor: integer)",
+                                 key);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+/* Answers a query with one page of incidents, kept under QUERY_BYTES_MAX: a page that would be
+ * larger is cut, and says so. The store is read on the daemon's own connection. */
+#define QUERY_BYTES_MAX (48 * 1024)
+
+static int query(struct daemon *d, const struct command *c, char *reason, size_t len, json_t **out)
+{
+        struct incident_filter f;
+        json_error_t err;
+        json_t *filters = json_loads(c->filters, 0, &err), *list = NULL;
+        sqlite3_stmt *st = NULL;
+        long long total = 0, skip = (long long)(c->page - 1) * c->page_size;
+        size_t bytes = 0;
+        bool cut = false;
+        int r, rc;
+
+        *out = NULL;
+        if (!filters)
+                return -ENOMEM;
+        r = query_filter(filters, &f, reason, len);
+        if (r == 0)
+                r = incident_list(d->store, &f, &st);
+        list = r == 0 ? json_array() : NULL;
+        if (r == 0 && !list)
+                r = -ENOMEM;
+        while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                json_t *row;
+                char *text;
+
+                if (total++ < skip || (long long)json_array_size(list) >= c->page_size || cut)
+                        continue;
+                row = json_object();
+                for (int col = 0; row && col < sqlite3_column_count(st); col++) {
+                        int type = sqlite3_column_type(st, col);
+
+                        json_object_set_new(
+                                row, sqlite3_column_name(st, col),
+                                type == SQLITE_INTEGER ? json_integer(sqlite3_column_int64(st, col))
+                                : type == SQLITE_TEXT
+                                        ? json_string((const char *)sqlite3_column_text(st, col))
+                                        : json_null());
+                }
+                text = row ? json_dumps(row, JSON_COMPACT) : NULL;
+                if (!text) {
+                        json_decref(row);
+                        r = -ENOMEM;
+                        break;
+                }
+                bytes += strlen(text);
+                free(text);
+                if (bytes > QUERY_BYTES_MAX) {
+                        cut = true;
+                        json_decref(row);
+                        continue;
+                }
+                json_array_append_new(list, row);
+        }
+        sqlite3_finalize(st);
+        if (r == 0)
+                *out = json_pack("{s:i, s:i, s:I, s:b, s:O}", "page", (int)c->page, "page_size",
+                                 (int)c->page_size, "total", (json_int_t)total, "truncated", cut,
+                                 "incidents", list);
+        if (r == 0 && !*out)
+                r = -ENOMEM;
+        if (r == 0)
+                snprintf(reason, len, "%zu of %lld incidents (page %ld)%s", json_array_size(list),
+                         total, c->page, cut ? ", cut to fit one message" : "");
+        else if (r == -ENOMEM)
+                snprintf(reason, len, "out of memory");
+        json_decref(list);
+        json_decref(filters);
+        return r;
 }
 
 static void on_uplink_message(void *ctx, const char *topic, const void *payload, size_t len)
@@ -226,7 +358,18 @@ static void on_uplink_message(void *ctx, const char *topic, const void *payload,
                 /* Delivered twice (at least once means that): acted on once, answered again. */
                 log_info("uplink: request %s of %s again; answered as before", c.request_id,
                          c.account);
-                answer(d, &c, now, "ok", reason, incident);
+                answer(d, &c, now, "ok", reason, incident, NULL, NULL);
+                return;
+        } else if (strcmp(c.verb, "query") == 0) {
+                json_t *page = NULL;
+
+                snprintf(who, sizeof(who), "platform:%s%s%s%s", c.account,
+                         c.operator_name[0] ? " (" : "", c.operator_name,
+                         c.operator_name[0] ? ")" : "");
+                r = query(d, &c, reason, sizeof(reason), &page);
+                log_info("uplink: query from %s: %s", who, reason);
+                answer(d, &c, now, result_of(r), reason, 0, page, who);
+                json_decref(page);
                 return;
         } else {
                 snprintf(who, sizeof(who), "platform:%s%s%s%s", c.account,
@@ -239,7 +382,7 @@ static void on_uplink_message(void *ctx, const char *topic, const void *payload,
                             c.account[0] ? c.account : "?", reason);
         else
                 log_notice("uplink: %s", reason);
-        answer(d, &c, now, result_of(r), reason, incident);
+        answer(d, &c, now, result_of(r), reason, incident, NULL, NULL);
 }
 
 /* --- the connection --- */

@@ -747,6 +747,26 @@ int incident_open_alarms(struct store *s,
         return r;
 }
 
+/* The listing's WHERE clause. An incident lies in [from, to) when it began before to and was
+ * still open at from (index incident_by_time holds both times). A unit, floor or detector
+ * matches any of the incident's detectors, so a stairwell's incident that spread over floors is
+ * found from each; the incident's own unit and floor still match one of no detector (a fault
+ * of the building broker). */
+static const char *const list_terms[] = {
+        " AND i.first_at < :to",
+        " AND (i.closed_at IS NULL OR i.closed_at >= :from)",
+        " AND i.id = :id",
+        " AND (i.id IN (SELECT x.incident FROM incident_detector x WHERE x.unit = :unit) OR "
+        "i.unit = :unit)",
+        " AND (i.id IN (SELECT x.incident FROM incident_detector x WHERE x.floor = :floor) OR "
+        "i.floor = :floor)",
+        " AND (i.id IN (SELECT x.incident FROM incident_detector x WHERE x.detector = "
+        ":detector) OR i.detector = :detector)",
+        " AND instr(lower(i.cause), lower(:cause)) > 0",
+        " AND i.kind = :kind",
+        " AND i.state = :state",
+};
+
 int incident_list(struct store *s, const struct incident_filter *f, sqlite3_stmt **out)
 {
         static const char select_sql[] =
@@ -754,28 +774,35 @@ int incident_list(struct store *s, const struct incident_filter *f, sqlite3_stmt
                 "(SELECT count(*) FROM incident_detector x WHERE x.incident = i.id) AS detectors, "
                 "i.cause, i.rule, i.flags, i.fault, i.first_at, i.alarm_at, i.last_at, "
                 "i.acknowledged_by, i.acknowledged_at, i.silenced_by, i.silenced_at, i.reset_by, "
-                "i.reset_at, i.closed_at, (SELECT count(*) FROM incident_event e WHERE "
-                "e.incident = i.id) AS events FROM incident i WHERE 1 = 1";
+                "i.reset_at, i.closed_at, i.false_alarm_by, i.false_alarm_at, (SELECT count(*) "
+                "FROM incident_event e WHERE e.incident = i.id) AS events FROM incident i WHERE "
+                "1 = 1";
         const struct incident_filter none = {0};
-        char sql[2048];
+        const bool applied[] = {
+                f && f->have_to, f && f->have_from,  f && f->id,
+                f && f->unit,    f && f->have_floor, f && f->detector,
+                f && f->cause,   f && f->kind,       f && f->state,
+        };
+        char sql[4096];
+        size_t used;
         int n, i;
 
+        _Static_assert(sizeof(applied) / sizeof(applied[0]) ==
+                               sizeof(list_terms) / sizeof(list_terms[0]),
+                       "one flag per listing term");
         f = f ? f : &none;
-        /* An incident lies in [from, to) when it began before to and was still open at from. A
-         * unit or floor matches any of its detectors, so a stairwell's incident that spread over
-         * floors is found from each. */
-        n = snprintf(sql, sizeof(sql), "%s%s%s%s%s%s%s ORDER BY i.first_at, i.id", select_sql,
-                     f->have_to ? " AND i.first_at < :to" : "",
-                     f->have_from ? " AND (i.closed_at IS NULL OR i.closed_at >= :from)" : "",
-                     f->unit ? " AND (i.unit = :unit OR EXISTS (SELECT 1 FROM incident_detector "
-                               "x WHERE x.incident = i.id AND x.unit = :unit))"
-                             : "",
-                     f->have_floor ? " AND (i.floor = :floor OR EXISTS (SELECT 1 FROM "
-                                     "incident_detector x WHERE x.incident = i.id AND x.floor = "
-                                     ":floor))"
-                                   : "",
-                     f->kind ? " AND i.kind = :kind" : "", f->state ? " AND i.state = :state" : "");
-        if (n < 0 || (size_t)n >= sizeof(sql))
+        n = snprintf(sql, sizeof(sql), "%s", select_sql);
+        used = (size_t)n;
+        for (size_t t = 0; t < sizeof(list_terms) / sizeof(list_terms[0]); t++) {
+                if (!applied[t])
+                        continue;
+                n = snprintf(sql + used, sizeof(sql) - used, "%s", list_terms[t]);
+                if (n < 0 || (size_t)n >= sizeof(sql) - used)
+                        return -E2BIG;
+                used += (size_t)n;
+        }
+        n = snprintf(sql + used, sizeof(sql) - used, " ORDER BY i.first_at, i.id");
+        if (n < 0 || (size_t)n >= sizeof(sql) - used)
                 return -E2BIG;
         if (sqlite3_prepare_v2(store_db(s), sql, -1, out, NULL) != SQLITE_OK)
                 return store_error(s, "preparing the incident listing");
@@ -783,13 +810,98 @@ int incident_list(struct store *s, const struct incident_filter *f, sqlite3_stmt
                 sqlite3_bind_int64(*out, i, f->to_ms);
         if ((i = sqlite3_bind_parameter_index(*out, ":from")) > 0)
                 sqlite3_bind_int64(*out, i, f->from_ms);
+        if ((i = sqlite3_bind_parameter_index(*out, ":id")) > 0)
+                sqlite3_bind_int64(*out, i, f->id);
         if ((i = sqlite3_bind_parameter_index(*out, ":unit")) > 0)
                 sqlite3_bind_text(*out, i, f->unit, -1, SQLITE_STATIC);
         if ((i = sqlite3_bind_parameter_index(*out, ":floor")) > 0)
                 sqlite3_bind_int(*out, i, f->floor);
+        if ((i = sqlite3_bind_parameter_index(*out, ":detector")) > 0)
+                sqlite3_bind_text(*out, i, f->detector, -1, SQLITE_STATIC);
+        if ((i = sqlite3_bind_parameter_index(*out, ":cause")) > 0)
+                sqlite3_bind_text(*out, i, f->cause, -1, SQLITE_STATIC);
         if ((i = sqlite3_bind_parameter_index(*out, ":kind")) > 0)
                 sqlite3_bind_text(*out, i, f->kind, -1, SQLITE_STATIC);
         if ((i = sqlite3_bind_parameter_index(*out, ":state")) > 0)
                 sqlite3_bind_text(*out, i, f->state, -1, SQLITE_STATIC);
         return 0;
+}
+
+/* The timeline's three sources, with the same columns: the incident's events, the messages
+ * about it in the outbox, and the platform's commands that named it. rank orders what happened
+ * at one millisecond: the command, the decision it caused, the message that told the platform.
+ * A payload's fields are read only when it is JSON (it always is; evidence that is not must
+ * still be shown rather than fail the whole timeline). */
+#define TIMELINE_EVENTS                                                                            \
+        "SELECT e.at, 1 AS rank, e.id AS n, 'event' AS record, e.decision AS what, e.detector, "   \
+        "e.place, e.who, CASE WHEN e.who IS NULL THEN NULL WHEN e.who LIKE 'platform:%' THEN "     \
+        "'platform' ELSE 'local' END AS via, e.cause, e.rule, e.flags, e.fault, e.output, NULL "   \
+        "AS topic, NULL AS seq, NULL AS message_id, NULL AS delivered_at, NULL AS request_id, "    \
+        "NULL AS operator, NULL AS result, NULL AS reason FROM incident_event e WHERE "            \
+        "e.incident = :id"
+#define TIMELINE_UPLINK                                                                            \
+        "SELECT o.created_at, 2, o.seq, 'uplink', coalesce(p.event, o.kind), NULL, p.place, "      \
+        "p.actor, NULL, NULL, NULL, NULL, NULL, NULL, o.topic, coalesce(p.seq, o.seq), "           \
+        "coalesce(p.id, o.id), o.delivered_at, NULL, NULL, NULL, NULL FROM outbox o LEFT JOIN "    \
+        "(SELECT seq AS oseq, json_extract(payload, '$.event') AS event, json_extract(payload, "   \
+        "'$.place') AS place, json_extract(payload, '$.by') AS actor, json_extract(payload, "      \
+        "'$.seq') AS seq, json_extract(payload, '$.id') AS id FROM outbox WHERE incident = :id "   \
+        "AND json_valid(payload)) p ON p.oseq = o.seq WHERE o.incident = :id"
+#define TIMELINE_COMMANDS                                                                          \
+        "SELECT c.at, 0, c.id, 'command', c.verb, NULL, c.target, 'platform:' || c.account, "      \
+        "'platform', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c.request_id, "         \
+        "c.operator, c.result, c.reason FROM command c WHERE c.incident = :id"
+
+int incident_timeline(struct store *s, long long id, sqlite3_stmt **out)
+{
+        static const char sql[] =
+                "SELECT :id AS incident, at, record, what, detector, place, who, via, cause, rule, "
+                "flags, fault, output, topic, seq, message_id, delivered_at, request_id, "
+                "operator, result, reason FROM (" TIMELINE_EVENTS " UNION ALL " TIMELINE_UPLINK
+                " UNION ALL " TIMELINE_COMMANDS ") ORDER BY at, rank, n";
+
+        if (sqlite3_prepare_v2(store_db(s), sql, -1, out, NULL) != SQLITE_OK)
+                return store_error(s, "preparing the timeline of an incident");
+        sqlite3_bind_int64(*out, sqlite3_bind_parameter_index(*out, ":id"), id);
+        return 0;
+}
+
+int incident_last_event(struct store *s, long long *id)
+{
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+
+        if (sqlite3_prepare_v2(store_db(s), "SELECT coalesce(max(id), 0) FROM incident_event", -1,
+                               &st, NULL) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_ROW)
+                r = store_error(s, "reading the incident log");
+        else
+                *id = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return r;
+}
+
+int incident_mark_false_alarm(struct store *s, long long after_event, const char *who,
+                              long long *marked)
+{
+        static const char sql[] =
+                "UPDATE incident SET false_alarm_by = :who, false_alarm_at = reset_at WHERE "
+                "state = 'closed' AND kind IN ('alarm', 'pre_alarm') AND false_alarm_at IS NULL "
+                "AND id IN (SELECT incident FROM incident_event WHERE id > :after AND decision = "
+                "'reset')";
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+
+        if (marked)
+                *marked = 0;
+        if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) != SQLITE_OK)
+                return store_error(s, "marking a false alarm");
+        sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":who"), who, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":after"), after_event);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                r = store_error(s, "marking a false alarm");
+        else if (marked)
+                *marked = sqlite3_changes(store_db(s));
+        sqlite3_finalize(st);
+        return r;
 }

@@ -43,24 +43,53 @@ int incident_open_alarms(struct store *s,
                                    bool silenced),
                          void *ctx);
 
-/* What a listing selects; a field left NULL (or its have_ flag false) is not applied. */
+/* What a listing selects; a field left NULL (or its have_ flag false, or 0) is not applied. */
 struct incident_filter {
         int64_t from_ms; /* incidents still open at or closed after this time */
         int64_t to_ms;   /* incidents that began before this time */
         bool have_from, have_to;
+        long long id;     /* this incident alone */
         const char *unit; /* an incident with a detector in this unit */
         int floor;        /* an incident with a detector on this floor */
         bool have_floor;
-        const char *kind;  /* alarm, pre_alarm or fault */
-        const char *state; /* open, acknowledged, silenced or closed */
+        const char *detector; /* an incident this detector took part in */
+        const char *cause;    /* its cause holds this text, ignoring the case of A-Z */
+        const char *kind;     /* alarm, pre_alarm or fault */
+        const char *state;    /* open, acknowledged, silenced or closed */
 };
 
 /* Prepares the listing of incidents matching @f (NULL: all), oldest first. Its columns, whose
  * names are those shown to people and in JSON: id, kind, state, unit, floor, zone, place,
  * detector, detectors (how many), cause, rule, flags, fault, first_at, alarm_at, last_at,
  * acknowledged_by, acknowledged_at, silenced_by, silenced_at, reset_by, reset_at, closed_at,
- * events (how many); times are UTC ms (integers) or NULL. The caller steps and finalizes it.
- * Returns 0 or a negative errno. */
+ * false_alarm_by, false_alarm_at, events (how many); times are UTC ms (integers) or NULL. The
+ * caller steps and finalizes it. Returns 0 or a negative errno. */
 int incident_list(struct store *s, const struct incident_filter *f, sqlite3_stmt **out);
+
+/* Prepares the timeline of incident @id, in the order things happened (by time; at one time a
+ * platform's command before the decision it caused, and that before the message telling the
+ * platform): every event of the incident (record "event": the decision in what, its detector,
+ * place, who, cause, rule, flags, fault, output), every message about it in the outbox (record
+ * "uplink": the alert's event or the message's kind in what, topic, seq and message_id as the
+ * payload carries them, created at at, delivered_at when its PUBACK came), and every command
+ * of the platform that named it (record "command": the verb in what, target in place,
+ * "platform:ACCOUNT" in who, request_id, operator, result, reason). via says where an action
+ * came from: "local" (the control socket) or "platform". Columns: incident, at, record, what,
+ * detector, place, who, via, cause, rule, flags, fault, output, topic, seq, message_id,
+ * delivered_at, request_id, operator, result, reason; times are UTC ms. The caller steps and
+ * finalizes it. Returns 0 or a negative errno (the store has said the SQLite error). */
+int incident_timeline(struct store *s, long long id, sqlite3_stmt **out);
+
+/* Marks the incidents that the reset decisions recorded after event @after_event closed as
+ * false alarms, by @who at the reset's time (false_alarm_by, false_alarm_at); an incident the
+ * reset left open (a detector elsewhere still in alarm) is not marked. One statement, so all
+ * or none are marked. *@marked (may be NULL) gets how many. Returns 0 or a negative errno (the
+ * store has said the SQLite error). */
+int incident_mark_false_alarm(struct store *s, long long after_event, const char *who,
+                              long long *marked);
+
+/* The id of the latest incident event, 0 when there is none: what incident_mark_false_alarm()
+ * takes, read before the reset. Returns 0 or a negative errno (said by the store). */
+int incident_last_event(struct store *s, long long *id);
 
 #endif

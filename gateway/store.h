@@ -31,6 +31,8 @@ extern const size_t store_migration_count;
 enum store_mode {
         STORE_READ_WRITE, /* creates the file if needed and applies pending migrations */
         STORE_READ_ONLY,  /* never writes; refuses a database that still needs migrations */
+        STORE_APPEND,     /* writes a few rows into an existing, current database (an audit
+                             row): no whole-file check, no migrations, no creating */
 };
 
 /* Opens @path with the compiled-in migrations. Returns 0 and sets *@out, or:

@@ -31,6 +31,7 @@ struct mqtt {
         mqtt_state_fn on_state;
         void *ctx;
         bool connected, lost;
+        int sub_mid; /* the SUBSCRIBE of this connection */
         unsigned attempts;
         unsigned seed;
 };
@@ -165,14 +166,38 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
                 return;
         }
         m->attempts = 1;
-        for (size_t i = 0; i < m->opt.n_topics; i++)
-                if (mosquitto_subscribe(mosq, NULL, m->topics[i], 1) != MOSQ_ERR_SUCCESS)
-                        log_warning("building broker: cannot subscribe to %s", m->topics[i]);
-        log_info("building broker %s:%d: connected, %zu subscriptions", m->opt.host, m->opt.port,
-                 m->opt.n_topics);
+        /* One SUBSCRIBE for all: its SUBACK says the detectors are heard from then on, and only
+         * then is the connection said to be up in the log. */
+        m->sub_mid = -1;
+        if (m->opt.n_topics &&
+            mosquitto_subscribe_multiple(mosq, &m->sub_mid, (int)m->opt.n_topics, m->topics, 1, 0,
+                                         NULL) != MOSQ_ERR_SUCCESS)
+                log_warning("building broker %s:%d: cannot subscribe; the detectors are not heard",
+                            m->opt.host, m->opt.port);
+        if (!m->opt.n_topics)
+                log_info("building broker %s:%d: connected, no subscriptions", m->opt.host,
+                         m->opt.port);
         m->connected = true;
         if (m->on_state)
                 m->on_state(m->ctx, true);
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int n, const int *granted)
+{
+        struct mqtt *m = obj;
+        int refused = 0;
+
+        (void)mosq;
+        if (mid != m->sub_mid)
+                return;
+        for (int i = 0; i < n; i++)
+                refused += granted[i] > 2;
+        if (refused)
+                log_warning("building broker %s:%d: %d of %d subscriptions refused (the broker's "
+                            "ACL?): some detectors are not heard",
+                            m->opt.host, m->opt.port, refused, n);
+        log_info("building broker %s:%d: connected, %d subscriptions", m->opt.host, m->opt.port,
+                 n - refused);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
@@ -209,6 +234,7 @@ static int setup_client(struct mqtt *m)
         mosquitto_connect_callback_set(m->mosq, on_connect);
         mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
         mosquitto_message_callback_set(m->mosq, on_msg);
+        mosquitto_subscribe_callback_set(m->mosq, on_subscribe);
         return 0;
 }
 

@@ -94,11 +94,18 @@ class Platform:
             self._pull(0.2)
 
     def command(self, verb, target, account_cert=None, account="city-platform", at=None,
-                request_id=None):
+                request_id=None, body=None, valid=True):
         request_id = request_id or str(uuid.uuid4())
-        payload = json.dumps({"request_id": request_id,
-                              "at": at if at is not None else int(time.time() * 1000),
-                              "target": str(target), "operator": "duty officer 4"})
+        payload = {"request_id": request_id,
+                   "at": at if at is not None else int(time.time() * 1000),
+                   "operator": "duty officer 4"}
+        if body is None:
+            payload["target"] = str(target)
+        else:
+            payload.update(body)
+            if valid:
+                uplink_schemas.validate(verb, payload)
+        payload = json.dumps(payload)
         args = self.args()
         if account_cert:
             args = args[:-4] + ["--cert", str(account_cert[0]), "--key", str(account_cert[1])]
@@ -303,6 +310,44 @@ class Uplink(unittest.TestCase):
                                 ("city-platform", "acknowledge", "ok")])
         log = self.daemon.drain()
         self.assertEqual(log.count("acknowledged by platform:city-platform"), 1, log)
+
+
+    def test_the_platform_queries_the_log_page_by_page_and_is_audited(self):
+        self.start()
+        self.platform.wait(lambda t, m: t == PREFIX + "status", what="status")
+        for det in ("f1-u01-heat", "f1-u02-heat", "f2-u01-heat"):
+            self.heat_on(det)
+        self.platform.collect(is_alert("fire_alarm"), 3, timeout=30)
+        rid = self.platform.command("query", None, body={
+            "filters": {"kind": "alarm", "floor": 1}, "page": 1, "page_size": 1})
+        resp = self.platform.wait(lambda t, m: t == f"{PREFIX}resp/{rid}", what="page 1")
+        self.assertEqual(resp["result"], "ok", resp)
+        self.assertEqual(resp["total"], 2)
+        self.assertEqual(len(resp["incidents"]), 1)
+        self.assertEqual(resp["incidents"][0]["detector"], "f1-u01-heat")
+        rid = self.platform.command("query", None, body={
+            "filters": {"kind": "alarm", "floor": 1}, "page": 2, "page_size": 1})
+        resp = self.platform.wait(lambda t, m: t == f"{PREFIX}resp/{rid}", what="page 2")
+        self.assertEqual(resp["incidents"][0]["detector"], "f1-u02-heat")
+        # A filter the gateway does not know: refused, and says which.
+        rid = self.platform.command("query", None, body={"filters": {"colour": "red"}},
+                                    valid=False)
+        resp = self.platform.wait(lambda t, m: t == f"{PREFIX}resp/{rid}", what="refusal")
+        self.assertEqual(resp["result"], "refused")
+        self.assertIn("colour", resp["reason"])
+        # Another account: refused.
+        intruder = make_client_cert(self.gw.dir, self.upstream.dir, "intruder")
+        rid = self.platform.command("query", None, account_cert=intruder, account="intruder",
+                                    body={"filters": {}})
+        resp = self.platform.wait(lambda t, m: t == f"{PREFIX}resp/{rid}", what="refusal")
+        self.assertEqual(resp["result"], "refused")
+        self.assertNotIn("incidents", resp)
+        # The two answered queries are in the chained audit log, with who asked.
+        with self.db() as db:
+            rows = db.execute("SELECT who, origin, action, params FROM audit ORDER BY id").fetchall()
+        self.assertEqual(rows, [
+            ("platform:city-platform (duty officer 4)", "platform", "query",
+             '{"floor":1,"kind":"alarm"}')] * 2)
 
 
 if __name__ == "__main__":

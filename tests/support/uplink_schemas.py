@@ -17,7 +17,7 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-KINDS = ("alert", "stats", "status", "heartbeat", "response", "command")
+KINDS = ("alert", "stats", "status", "heartbeat", "response", "command", "query")
 
 
 def schema_dir():

@@ -4,7 +4,9 @@
  * and events the fire police will read: alarms grouped by unit, commands following the zones
  * they name, pre-alarms closed or promoted, faults per detector and kind, events that cannot be
  * changed, open alarms read back for a restart, and a version-1 database migrated with its
- * registry kept. Real SQLite files in a temporary directory.
+ * registry kept. The query side too: listings by detector, cause and id, one incident's
+ * timeline with its deliveries and the platform's commands, false alarms marked on what a reset
+ * closed, and report.h's times and figures. Real SQLite files in a temporary directory.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,6 +21,7 @@
 
 #include "incident.h"
 #include "log.h"
+#include "report.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -632,6 +635,237 @@ static void test_listing_filters(void **state)
         sqlite3_finalize(st);
 }
 
+/* The ids a listing gives, in its order, as "1,3"; "" for none. */
+static void listed(struct store *s, const struct incident_filter *flt, char *buf, size_t size)
+{
+        sqlite3_stmt *st;
+        size_t used = 0;
+
+        buf[0] = '\0';
+        assert_int_equal(incident_list(s, flt, &st), 0);
+        while (sqlite3_step(st) == SQLITE_ROW)
+                used += (size_t)snprintf(buf + used, size - used, "%s%lld", used ? "," : "",
+                                         (long long)sqlite3_column_int64(st, 0));
+        sqlite3_finalize(st);
+}
+
+static void test_listing_by_detector_cause_and_id(void **state)
+{
+        struct fixture *f = *state;
+        struct store *s = f->s;
+        struct incident_filter flt = {0};
+        struct engine_decision d;
+        char ids[128];
+
+        d = det(ENGINE_ALARM, 1000, "smoke-101-hall", "U101", 1, "Smoke persisted (25 s)");
+        record(s, &d);
+        d = det(ENGINE_ALARM, 1500, "smoke-101-bed", "U101", 1, "smoke");
+        record(s, &d); /* joins incident 1 */
+        d = det(ENGINE_FAULT, 2000, "smoke-stair-3", NULL, 3, "battery low");
+        d.zone = "zone:stair-a";
+        d.fault = ENGINE_FAULT_BATTERY_LOW;
+        record(s, &d);
+        d = det(ENGINE_PRE_ALARM, 3000, "smoke-102-door", "U102", 1, "alarm verification");
+        record(s, &d);
+
+        /* A detector that joined later finds the incident it joined, not only the first's. */
+        flt.detector = "smoke-101-bed";
+        listed(s, &flt, ids, sizeof(ids));
+        assert_string_equal(ids, "1");
+        flt.detector = "smoke-stair-3";
+        listed(s, &flt, ids, sizeof(ids));
+        assert_string_equal(ids, "2");
+        /* The cause: a substring, whatever the case of its letters. */
+        memset(&flt, 0, sizeof(flt));
+        flt.cause = "SMOKE";
+        listed(s, &flt, ids, sizeof(ids));
+        assert_string_equal(ids, "1");
+        flt.cause = "Low";
+        listed(s, &flt, ids, sizeof(ids));
+        assert_string_equal(ids, "2");
+        flt.cause = "verif";
+        flt.unit = "U102";
+        listed(s, &flt, ids, sizeof(ids));
+        assert_string_equal(ids, "3");
+        memset(&flt, 0, sizeof(flt));
+        flt.id = 2;
+        listed(s, &flt, ids, sizeof(ids));
+        assert_string_equal(ids, "2");
+        flt.id = 99;
+        listed(s, &flt, ids, sizeof(ids));
+        assert_string_equal(ids, "");
+}
+
+static void test_timeline_orders_events_deliveries_and_commands(void **state)
+{
+        struct fixture *f = *state;
+        struct store *s = f->s;
+        struct engine_decision d;
+        sqlite3_stmt *st;
+        char line[2048];
+        size_t used = 0;
+        long long id;
+
+        d = det(ENGINE_ALARM, 1000, "smoke-101-hall", "U101", 1, "smoke");
+        id = record(s, &d);
+        d = zone(ENGINE_ACKNOWLEDGED, 5000, "unit:U101", "platform:ops (officer 4)");
+        record(s, &d);
+        /* The platform's command arrived at the same millisecond as the decision it caused;
+         * the alerts were queued with each decision; the first had its PUBACK. */
+        assert_int_equal(
+                sqlite3_exec(store_db(s),
+                             "INSERT INTO command (at, account, verb, request_id, target, "
+                             "operator, result, reason, incident) VALUES (1795446005000, 'ops', "
+                             "'ack', 'req-1', '1', 'officer 4', 'ok', 'done', 1);"
+                             "INSERT INTO outbox (id, kind, priority, topic, payload, incident, "
+                             "created_at, delivered_at) VALUES ('u-1', 'alert', 0, 'alert', "
+                             "'{\"event\":\"fire_alarm\",\"seq\":1,\"id\":\"u-1\"}', 1, "
+                             "1795446001000, 1795446001020), ('u-2', 'alert', 1, 'alert', "
+                             "'not json', 1, 1795446005000, NULL);",
+                             NULL, NULL, NULL),
+                SQLITE_OK);
+        assert_int_equal(incident_timeline(s, id, &st), 0);
+        while (sqlite3_step(st) == SQLITE_ROW)
+                used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s:%s:%s:%s",
+                                         used ? " " : "", sqlite3_column_text(st, 2),
+                                         sqlite3_column_text(st, 3),
+                                         sqlite3_column_type(st, 7) == SQLITE_NULL
+                                                 ? "-"
+                                                 : (const char *)sqlite3_column_text(st, 7),
+                                         sqlite3_column_type(st, 16) == SQLITE_NULL
+                                                 ? "-"
+                                                 : (const char *)sqlite3_column_text(st, 16));
+        sqlite3_finalize(st);
+        /* A payload that is not JSON is still shown, by the outbox's own columns. */
+        assert_string_equal(line, "event:alarm:-:- uplink:fire_alarm:-:1795446001020 "
+                                  "command:ack:platform:- event:acknowledged:platform:- "
+                                  "uplink:alert:-:-");
+}
+
+static void test_false_alarm_marks_only_what_the_reset_closed(void **state)
+{
+        struct fixture *f = *state;
+        struct store *s = f->s;
+        struct engine_decision d;
+        long long before, marked, stair, flat;
+
+        d = det(ENGINE_ALARM, 1000, "smoke-stair-3", NULL, 3, "smoke");
+        d.zone = "zone:stair-a";
+        stair = record(s, &d);
+        d = det(ENGINE_ALARM, 2000, "smoke-stair-4", NULL, 4, "smoke");
+        d.zone = "zone:stair-a";
+        record(s, &d);
+        d = det(ENGINE_ALARM, 3000, "smoke-101-hall", "U101", 1, "smoke");
+        flat = record(s, &d);
+
+        /* Floor 3 and unit U101 reset as false: the flat's incident closes and is marked; the
+         * stairwell's stays open (floor 4 still in alarm) and is not. */
+        assert_int_equal(incident_last_event(s, &before), 0);
+        assert_true(before > 0);
+        d = zone(ENGINE_RESET, 4000, "floor:3", "manager");
+        record(s, &d);
+        d = zone(ENGINE_RESET, 4000, "unit:U101", "manager");
+        record(s, &d);
+        assert_int_equal(incident_mark_false_alarm(s, before, "manager", &marked), 0);
+        assert_int_equal(marked, 1);
+        assert_text(s, "SELECT false_alarm_by FROM incident WHERE id = 2", "manager");
+        assert_int_equal(query_int(s, "SELECT false_alarm_at FROM incident WHERE id = %lld", flat),
+                         WALL0 + 4000);
+        assert_int_equal(
+                query_int(s, "SELECT false_alarm_at IS NULL FROM incident WHERE id = %lld", stair),
+                1);
+        /* Marking again changes nothing: the mark is the first one. */
+        assert_int_equal(incident_mark_false_alarm(s, before, "someone", &marked), 0);
+        assert_int_equal(marked, 0);
+        assert_text(s, "SELECT false_alarm_by FROM incident WHERE id = 2", "manager");
+}
+
+static void test_times_read_and_printed_in_a_zone(void **state)
+{
+        int64_t t;
+        char buf[REPORT_TIME_MAX];
+
+        (void)state;
+        assert_int_equal(report_use_zone("Asia/Ho_Chi_Minh"), 0);
+        assert_int_equal(report_parse_time("2026-11-23T22:00", false, &t), 0);
+        assert_int_equal(t, WALL0);
+        assert_int_equal(report_parse_time("2026-11-23T15:00:00.250Z", false, &t), 0);
+        assert_int_equal(t, WALL0 + 250);
+        assert_int_equal(report_parse_time("2026-11-23", true, &t), 0);
+        assert_int_equal(t, WALL0 + 2 * 3600000LL); /* the next midnight, 17:00 UTC */
+        report_format_time(WALL0 + 5120, true, buf);
+        assert_string_equal(buf, "2026-11-23T22:00:05.120+07:00");
+        assert_int_equal(report_use_zone("Europe/Berlin"), 0);
+        report_format_time(WALL0, false, buf);
+        assert_string_equal(buf, "2026-11-23T16:00:00+01:00");
+        assert_int_equal(report_parse_time("2026-07-01T14:00", false, &t), 0);
+        report_format_time(t, false, buf);
+        assert_string_equal(buf, "2026-07-01T14:00:00+02:00");
+        /* Names that are no installed zone, or no name at all, are refused. */
+        assert_int_equal(report_use_zone("Mars/Olympus_Mons"), -EINVAL);
+        assert_int_equal(report_use_zone("../../etc/passwd"), -EINVAL);
+        assert_int_equal(report_use_zone("/usr/share/zoneinfo/UTC"), -EINVAL);
+        assert_int_equal(report_use_zone(""), -EINVAL);
+        assert_int_equal(report_parse_time("2026-11-23T22:00+07:", false, &t), -EINVAL);
+        assert_int_equal(report_parse_time("2026-02-29", false, &t), -EINVAL);
+        assert_int_equal(report_use_zone("UTC"), 0);
+}
+
+static void test_report_counts_alarms_when_they_became_alarms(void **state)
+{
+        struct fixture *f = *state;
+        struct store *s = f->s;
+        struct engine_decision d;
+        sqlite3_stmt *st;
+
+        /* A pre-alarm at 1 s promoted at 31 s, acknowledged at 91.5 s; a fault at 2 s. */
+        d = det(ENGINE_PRE_ALARM, 1000, "smoke-101-hall", "U101", 1, "verification");
+        record(s, &d);
+        d = det(ENGINE_ALARM, 31000, "smoke-101-hall", "U101", 1, "smoke");
+        record(s, &d);
+        d = zone(ENGINE_ACKNOWLEDGED, 91500, "unit:U101", "desk");
+        record(s, &d);
+        d = det(ENGINE_FAULT, 2000, "smoke-stair-3", NULL, 3, "silent");
+        d.zone = "zone:stair-a";
+        d.fault = ENGINE_FAULT_SILENT;
+        record(s, &d);
+        d = det(ENGINE_TEST, 2500, "smoke-102-door", "U102", 1, "walk test");
+        record(s, &d);
+
+        /* From 10 s: the alarm (it became one at 31 s), not the fault (it began at 2 s). */
+        assert_int_equal(report_figures(s, WALL0 + 10000, WALL0 + 100000, REPORT_BY_NONE, &st), 0);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal(sqlite3_column_name(st, 0), "alarms");
+        assert_int_equal(sqlite3_column_int(st, 0), 1);
+        assert_int_equal(sqlite3_column_int(st, 3), 0); /* faults */
+        for (int c = 0; c < sqlite3_column_count(st); c++) {
+                if (strcmp(sqlite3_column_name(st, c), "ack_mean_s") == 0)
+                        assert_int_equal(sqlite3_column_int(st, c), 61); /* 60.5 s, rounded */
+                if (strcmp(sqlite3_column_name(st, c), "never_tested") == 0)
+                        assert_int_equal(sqlite3_column_int(st, c), 3); /* none in the range */
+        }
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_finalize(st);
+
+        /* From the start: the fault, and the tested detector is no longer never tested. */
+        assert_int_equal(report_figures(s, WALL0, WALL0 + 100000, REPORT_BY_FLOOR, &st), 0);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW); /* floor 1 */
+        assert_int_equal(sqlite3_column_int(st, 0), 1);
+        assert_int_equal(sqlite3_column_int(st, 1), 1);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW); /* floor 3: the stairwell's fault */
+        assert_int_equal(sqlite3_column_int(st, 0), 3);
+        assert_int_equal(sqlite3_column_int(st, 4), 1);
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_finalize(st);
+        assert_int_equal(report_never_tested(s, WALL0, WALL0 + 100000, &st), 0);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(st, 0), "smoke-101-hall");
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(st, 0), "smoke-stair-3");
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_finalize(st);
+}
+
 static void test_migration_from_version_1_keeps_the_registry(void **state)
 {
         struct fixture *f = *state;
@@ -673,6 +907,11 @@ int main(void)
                 T(test_open_alarms_come_back_for_a_restart),
                 T(test_a_failed_decision_leaves_nothing_behind),
                 T(test_listing_filters),
+                T(test_listing_by_detector_cause_and_id),
+                T(test_timeline_orders_events_deliveries_and_commands),
+                T(test_false_alarm_marks_only_what_the_reset_closed),
+                T(test_times_read_and_printed_in_a_zone),
+                T(test_report_counts_alarms_when_they_became_alarms),
                 T(test_migration_from_version_1_keeps_the_registry),
         };
 #undef T

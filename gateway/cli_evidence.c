@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cli_evidence: the incident log as evidence. `firegate verify-log` walks the hash chain
+ * (chain.h) and names the first row changed, inserted or deleted; `firegate export` writes a
+ * signed export of a period and `firegate verify-export` checks one offline (evidence.h);
+ * `firegate gateway-key` makes and prints the key exports are signed with. Every command that
+ * reads the store opens it read-only, so it is safe while the daemon runs.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "cli.h"
+#include "control.h"
+#include "evidence.h"
+#include "fileio.h"
+#include "log.h"
+#include "report.h"
+#include "wallclock.h"
+
+static void verify_log_usage(FILE *out)
+{
+        fprintf(out,
+                "Usage: firegate [--config PATH] verify-log [--head HEX | --head-file FILE] "
+                "[--json]\n\n"
+                "Checks the incident log against its hash chain: every event, engine event,\n"
+                "platform command and audit row must be as the gateway wrote it, in its place.\n"
+                "Names the first row changed, inserted or deleted. With --head, also checks that\n"
+                "a head taken earlier (firegate verify-log prints the head; the platform has\n"
+                "the one of every statistics message) is still in the chain.\n\n"
+                "  --head HEX        a head exported earlier (64 hex digits)\n"
+                "  --head-file FILE  the same, read from a file\n"
+                "  --json            the verdict as JSON\n\n"
+                "Exit status: 0 the log verifies, 3 it does not, 1 it cannot be read.\n");
+}
+
+int cmd_verify_log(struct cli *cli, int argc, char **argv)
+{
+        static const struct option options[] = {
+                {"head", required_argument, NULL, 'H'},
+                {"head-file", required_argument, NULL, 'F'},
+                {"json", no_argument, NULL, 'j'},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        const char *head = NULL, *head_file = NULL;
+        struct chain_report rep;
+        struct store *s = NULL;
+        char *text = NULL;
+        bool json = false;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+                switch (c) {
+                case 'H':
+                        head = optarg;
+                        break;
+                case 'F':
+                        head_file = optarg;
+                        break;
+                case 'j':
+                        json = true;
+                        break;
+                case 'h':
+                        verify_log_usage(stdout);
+                        return CLI_EXIT_OK;
+                default:
+                        return cli_usage_error("verify-log", "unknown option or missing argument");
+                }
+        }
+        if (optind != argc)
+                return cli_unexpected("verify-log", optind);
+        if (head && head_file)
+                return cli_usage_error("verify-log", "--head and --head-file go alone");
+        if (head_file) {
+                size_t len = 0;
+
+                r = fileio_read_all(head_file, 4096, &text, &len);
+                if (r < 0) {
+                        log_error_errno(r, "%s: cannot read the head", head_file);
+                        return CLI_EXIT_FAILURE;
+                }
+                text[strcspn(text, " \t\r\n")] = '\0';
+                head = text;
+        }
+        if (head && (strlen(head) != 2 * CRYPTO_SHA256_LEN ||
+                     head[strspn(head, "0123456789abcdefABCDEF")] != '\0')) {
+                free(text);
+                return cli_usage_error("verify-log", "a head is 64 hex digits");
+        }
+        r = cli_config(cli);
+        if (r == CLI_EXIT_OK) {
+                json_t *params = json_pack("{s:s?}", "head", head);
+
+                r = params ? cli_audit(cli, "verify-log", params) : CLI_EXIT_FAILURE;
+                json_decref(params);
+        }
+        if (r == CLI_EXIT_OK)
+                r = cli_open_store(cli, STORE_READ_ONLY, &s);
+        if (r != CLI_EXIT_OK) {
+                free(text);
+                return r;
+        }
+        r = chain_verify(store_db(s), head, &rep);
+        if (r < 0) {
+                r = CLI_EXIT_FAILURE;
+                goto out;
+        }
+        if (json) {
+                json_t *o = json_pack("{s:b, s:I, s:I, s:s, s:s?}", "ok", rep.ok, "entries",
+                                      (json_int_t)rep.entries, "rows", (json_int_t)rep.rows, "head",
+                                      rep.head, "problem", rep.ok ? NULL : rep.problem);
+
+                if (o && head)
+                        json_object_set_new(o, "head_found", json_boolean(rep.head_found));
+                if (!o || json_dumpf(o, stdout, JSON_INDENT(2)) < 0) {
+                        json_decref(o);
+                        r = CLI_EXIT_FAILURE;
+                        goto out;
+                }
+                putchar('\n');
+                json_decref(o);
+        } else if (rep.ok) {
+                printf("the incident log verifies: %lld rows, %lld chain entries%s\nhead %s\n",
+                       rep.rows, rep.entries, head ? ", the earlier head is in the chain" : "",
+                       rep.head);
+        } else {
+                printf("the incident log does NOT verify: %s\nhead %s\n", rep.problem, rep.head);
+        }
+        r = rep.ok ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
+out:
+        store_free(s);
+        free(text);
+        return r;
+}
+
+/* --- the gateway's own key --- */
+
+#define GATEWAY_KEY_FILE "gateway.key"
+
+/* Loads <state_dir>/gateway.key; with @create, makes it first when there is none (mode 0600).
+ * Returns an exit code, the failure said. */
+static int gateway_key(struct cli *cli, bool create, struct crypto_key **key, char **path)
+{
+        char *pem = NULL;
+        int r;
+
+        *key = NULL;
+        if (asprintf(path, "%s/%s", cli->config->state_dir, GATEWAY_KEY_FILE) < 0) {
+                *path = NULL;
+                return CLI_EXIT_FAILURE;
+        }
+        r = crypto_key_load(*path, key);
+        if (r == -ENOENT && create) {
+                r = fileio_mkdir_p(cli->config->state_dir, 0750);
+                if (r == 0)
+                        r = crypto_key_generate(key);
+                if (r == 0)
+                        r = crypto_key_to_pem(*key, true, &pem);
+                if (r == 0)
+                        r = fileio_write_atomic(*path, pem, strlen(pem), 0600);
+                free(pem);
+                if (r == 0)
+                        log_notice("made the gateway's signing key %s (id %s)", *path,
+                                   crypto_key_id(*key));
+        }
+        if (r == -ENOENT) {
+                log_error("%s: no gateway key yet; make it with firegate gateway-key", *path);
+                return CLI_EXIT_FAILURE;
+        }
+        if (r == 0 && !crypto_key_has_private(*key))
+                r = -ENOKEY;
+        if (r < 0) {
+                log_error_errno(r, "%s: cannot use the gateway key", *path);
+                crypto_key_free(*key);
+                *key = NULL;
+                return CLI_EXIT_FAILURE;
+        }
+        return CLI_EXIT_OK;
+}
+
+int cmd_gateway_key(struct cli *cli, int argc, char **argv)
+{
+        struct crypto_key *key = NULL;
+        char *path = NULL, *pem = NULL;
+        int r;
+
+        if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+                printf("Usage: firegate [--config PATH] gateway-key\n\n"
+                       "Prints the public half of this gateway's own Ed25519 key, with which it\n"
+                       "signs evidence exports, making the key (<state_dir>/gateway.key, mode\n"
+                       "0600) the first time. Register the printed key with the platform: it\n"
+                       "is what verify-export checks a file against.\n");
+                return CLI_EXIT_OK;
+        }
+        if (argc > 1)
+                return cli_unexpected("gateway-key", 1);
+        r = cli_config(cli);
+        if (r == CLI_EXIT_OK)
+                r = gateway_key(cli, true, &key, &path);
+        if (r == CLI_EXIT_OK && crypto_key_to_pem(key, false, &pem) < 0)
+                r = CLI_EXIT_FAILURE;
+        if (r == CLI_EXIT_OK)
+                printf("# firegate gateway %s, key id %s\n%s", cli->config->gateway_id,
+                       crypto_key_id(key), pem);
+        free(pem);
+        free(path);
+        crypto_key_free(key);
+        return r;
+}
+
+/* --- exports --- */
+
+int cmd_export(struct cli *cli, int argc, char **argv)
+{
+        static const struct option options[] = {
+                {"from", required_argument, NULL, 'f'},
+                {"to", required_argument, NULL, 't'},
+                {"tz", required_argument, NULL, 'z'},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        const char *from_text = NULL, *to_text = NULL, *zone = NULL;
+        struct crypto_key *key = NULL;
+        struct store *s = NULL;
+        struct chain_report rep;
+        char *path = NULL, *text = NULL;
+        int64_t from = 0, to = 0;
+        json_t *doc = NULL;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+                switch (c) {
+                case 'f':
+                        from_text = optarg;
+                        break;
+                case 't':
+                        to_text = optarg;
+                        break;
+                case 'z':
+                        zone = optarg;
+                        break;
+                case 'h':
+                        printf("Usage: firegate [--config PATH] export --from WHEN --to WHEN "
+                               "[--tz ZONE] FILE\n\n"
+                               "Writes the incidents open at some time in [from, to) with all\n"
+                               "their events, the engine events, platform commands and audit\n"
+                               "rows of the period, and the segment of the hash chain that\n"
+                               "covers them, signed with this gateway's key (firegate\n"
+                               "gateway-key), for a case file. WHEN is ISO 8601 (a date, or a\n"
+                               "date and time with or without an offset, read in --tz). Check\n"
+                               "it anywhere with firegate verify-export FILE --key PUB.\n"
+                               "The log must verify first (firegate verify-log).\n");
+                        return CLI_EXIT_OK;
+                default:
+                        return cli_usage_error("export", "unknown option or missing argument");
+                }
+        }
+        if (optind + 1 != argc)
+                return cli_usage_error("export", "expected exactly one FILE");
+        if (!from_text || !to_text)
+                return cli_usage_error("export", "--from and --to are required");
+        if (zone && report_use_zone(zone) < 0)
+                return cli_usage_error("export", "unknown time zone '%s'", zone);
+        if (report_parse_time(from_text, false, &from) < 0 ||
+            report_parse_time(to_text, true, &to) < 0 || to <= from)
+                return cli_usage_error("export", "--from and --to are ISO 8601 times, from "
+                                                 "before to");
+        r = cli_config(cli);
+        if (r == CLI_EXIT_OK)
+                r = gateway_key(cli, false, &key, &path);
+        if (r == CLI_EXIT_OK) {
+                json_t *params = json_pack("{s:I, s:I, s:s}", "from", (json_int_t)from, "to",
+                                           (json_int_t)to, "file", argv[optind]);
+
+                r = params ? cli_audit(cli, "export", params) : CLI_EXIT_FAILURE;
+                json_decref(params);
+        }
+        if (r == CLI_EXIT_OK)
+                r = cli_open_store(cli, STORE_READ_ONLY, &s);
+        if (r != CLI_EXIT_OK)
+                goto out;
+        /* Signing a log that does not verify would lend it the gateway's word. */
+        if (chain_verify(store_db(s), NULL, &rep) < 0) {
+                r = CLI_EXIT_FAILURE;
+                goto out;
+        }
+        if (!rep.ok) {
+                log_error("the incident log does not verify, so it is not exported: %s",
+                          rep.problem);
+                r = CLI_EXIT_REFUSED;
+                goto out;
+        }
+        if (evidence_export(s, key, cli->config->gateway_id, from, to, wallclock_ms(), &doc) < 0) {
+                r = CLI_EXIT_FAILURE;
+                goto out;
+        }
+        text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
+        if (!text || fileio_write_atomic(argv[optind], text, strlen(text), 0640) < 0) {
+                log_error("%s: cannot write the export", argv[optind]);
+                r = CLI_EXIT_FAILURE;
+                goto out;
+        }
+        printf("exported %zu incidents to %s, signed by key %s\n",
+               json_array_size(json_object_get(doc, "incidents")), argv[optind],
+               crypto_key_id(key));
+out:
+        free(text);
+        json_decref(doc);
+        store_free(s);
+        crypto_key_free(key);
+        free(path);
+        return r;
+}
+
+int cmd_verify_export(struct cli *cli, int argc, char **argv)
+{
+        static const struct option options[] = {
+                {"key", required_argument, NULL, 'k'},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        struct evidence_summary sum;
+        struct crypto_key *key = NULL;
+        const char *key_path = NULL;
+        json_error_t err;
+        json_t *doc = NULL;
+        char why[512];
+        int c, r;
+
+        (void)cli;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+                switch (c) {
+                case 'k':
+                        key_path = optarg;
+                        break;
+                case 'h':
+                        printf("Usage: firegate verify-export FILE --key PUB\n\n"
+                               "Checks an evidence export offline: its signature with the\n"
+                               "gateway's public key PUB (PEM, as firegate gateway-key printed\n"
+                               "it), every row against the hash chain entry the gateway made when\n"
+                               "it wrote the row, and every chain entry against the one before.\n"
+                               "Needs no configuration and no database: any machine will do.\n\n"
+                               "Exit status: 0 it verifies, 3 it does not (what fails is said), 1\n"
+                               "the file or key cannot be read.\n");
+                        return CLI_EXIT_OK;
+                default:
+                        return cli_usage_error("verify-export",
+                                               "unknown option or missing argument");
+                }
+        }
+        if (optind + 1 != argc || !key_path)
+                return cli_usage_error("verify-export", "expected FILE and --key PUB");
+        r = crypto_key_load(key_path, &key);
+        if (r < 0) {
+                log_error_errno(r, "%s: cannot load the key", key_path);
+                return CLI_EXIT_FAILURE;
+        }
+        doc = json_load_file(argv[optind], JSON_REJECT_DUPLICATES, &err);
+        if (!doc) {
+                log_error("%s: not JSON: %s (line %d)", argv[optind], err.text, err.line);
+                crypto_key_free(key);
+                return CLI_EXIT_REFUSED;
+        }
+        r = evidence_verify(doc, key, &sum, why, sizeof(why));
+        if (r == 0)
+                printf("%s verifies: signed by key %s; %lld incidents, %lld chained rows, chain "
+                       "entries %lld to %lld, head %s\n",
+                       argv[optind], crypto_key_id(key), sum.incidents, sum.rows, sum.first_seq,
+                       sum.last_seq, sum.head);
+        else if (r == -EBADMSG)
+                printf("%s does NOT verify: %s\n", argv[optind], why);
+        else
+                log_error_errno(r, "cannot check %s", argv[optind]);
+        json_decref(doc);
+        crypto_key_free(key);
+        return r == 0 ? CLI_EXIT_OK : r == -EBADMSG ? CLI_EXIT_REFUSED : CLI_EXIT_FAILURE;
+}
+
+/* --- the audit of local looks --- */
+
+int cli_audit_argv(struct cli *cli, const char *action, int argc, char **argv)
+{
+        json_t *args = json_array();
+        int r;
+
+        for (int i = 1; args && i < argc; i++)
+                json_array_append_new(args, json_string(argv[i]));
+        r = args ? cli_audit(cli, action, args) : CLI_EXIT_FAILURE;
+        json_decref(args);
+        return r;
+}
+
+int cli_audit(struct cli *cli, const char *action, json_t *params)
+{
+        char path[512], *text = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS), *reply = NULL,
+                        line[CONTROL_LINE_MAX], who[128];
+        struct store *s = NULL;
+        struct passwd *pw;
+        int r;
+
+        if (!text)
+                return CLI_EXIT_FAILURE;
+        r = cli_config(cli);
+        if (r != CLI_EXIT_OK) {
+                free(text);
+                return r;
+        }
+        /* A request line is short: filters too long for it are cut, the action never. */
+        snprintf(line, sizeof(line) - 64, "%s %s", action, text);
+        snprintf(path, sizeof(path), "%s/%s", cli->config->runtime_dir, CONTROL_SOCKET_NAME);
+        /* The running daemon records who asks from the socket's peer credentials. */
+        r = control_call(path, "audit", line, &reply);
+        if (r == 0 && strncmp(reply, "ok ", 3) == 0) {
+                r = CLI_EXIT_OK;
+                goto out;
+        }
+        /* No store at all: nothing to look at, and the command says so itself. */
+        if (access(cli->config->database, F_OK) < 0 && errno == ENOENT) {
+                r = CLI_EXIT_OK;
+                goto out;
+        }
+        /* No daemon: written here, with this process's user, if the store lets us. */
+        pw = getpwuid(getuid());
+        snprintf(who, sizeof(who), "uid %u (%.60s)", (unsigned)getuid(), pw ? pw->pw_name : "?");
+        r = store_open(cli->config->database, STORE_APPEND, &s);
+        if (r == 0)
+                r = evidence_audit(s, wallclock_ms(), who, "local", action, text, NULL);
+        store_free(s);
+        if (r < 0) {
+                log_error("this look at the incident log cannot be recorded in the audit log "
+                          "(no daemon answers, and the store cannot be written by this user); "
+                          "refused");
+                r = CLI_EXIT_FAILURE;
+        } else {
+                r = CLI_EXIT_OK;
+        }
+out:
+        free(reply);
+        free(text);
+        return r;
+}

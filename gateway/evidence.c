@@ -1,0 +1,520 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * evidence: building and checking signed exports. Rows go out as JSON objects of their
+ * columns; a checker recomputes each chained row's content with SQLite's own json_array() in
+ * an in-memory database (chain.h), so a row's content is computed the same way on the gateway
+ * and on any machine that checks the file. The signature covers the canonical form of the whole
+ * document (keys sorted, no spaces), as the registry's records are signed.
+ */
+#include "evidence.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "log.h"
+
+/* @s, or @fallback when it is NULL (a member missing from the file). */
+static const char * or (const char *s, const char *fallback)
+{
+        return s ? s : fallback;
+}
+
+#define ZERO_HASH_HEX "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* --- export --- */
+
+static json_t *column_json(sqlite3_stmt *st, int c)
+{
+        char hex[2 * 64 + 1];
+
+        switch (sqlite3_column_type(st, c)) {
+        case SQLITE_INTEGER:
+                return json_integer(sqlite3_column_int64(st, c));
+        case SQLITE_FLOAT:
+                return json_real(sqlite3_column_double(st, c));
+        case SQLITE_TEXT:
+                return json_stringn((const char *)sqlite3_column_text(st, c),
+                                    (size_t)sqlite3_column_bytes(st, c));
+        case SQLITE_BLOB:
+                if (sqlite3_column_bytes(st, c) <= 64) {
+                        crypto_hex(sqlite3_column_blob(st, c), (size_t)sqlite3_column_bytes(st, c),
+                                   hex);
+                        return json_string(hex);
+                }
+                return json_null();
+        default:
+                return json_null();
+        }
+}
+
+/* The rows of @sql (bound to @a and @b) as an array of objects. */
+static int rows_json(struct store *s, const char *sql, int64_t a, int64_t b, json_t **out)
+{
+        sqlite3_stmt *st = NULL;
+        json_t *arr = json_array();
+        int r = 0, rc;
+
+        *out = NULL;
+        if (!arr)
+                return -ENOMEM;
+        if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) != SQLITE_OK) {
+                json_decref(arr);
+                return store_error(s, "exporting the incident log");
+        }
+        sqlite3_bind_int64(st, 1, a);
+        if (sqlite3_bind_parameter_count(st) > 1)
+                sqlite3_bind_int64(st, 2, b);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                json_t *row = json_object();
+
+                for (int c = 0; row && c < sqlite3_column_count(st); c++)
+                        json_object_set_new(row, sqlite3_column_name(st, c), column_json(st, c));
+                if (!row || json_array_append_new(arr, row) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = store_error(s, "exporting the incident log");
+        sqlite3_finalize(st);
+        if (r < 0)
+                json_decref(arr);
+        else
+                *out = arr;
+        return r;
+}
+
+/* Widens [*lo, *hi] to the chain entries of the rows of @table in @rows. */
+static int cover(struct store *s, const char *table, json_t *rows, long long *lo, long long *hi)
+{
+        sqlite3_stmt *st = NULL;
+        size_t i;
+        json_t *row;
+        int r = 0;
+
+        if (sqlite3_prepare_v2(store_db(s), "SELECT seq FROM chain WHERE tbl = ? AND row_id = ?",
+                               -1, &st, NULL) != SQLITE_OK)
+                return store_error(s, "reading the chain");
+        json_array_foreach(rows, i, row)
+        {
+                long long id = json_integer_value(json_object_get(row, "id")), seq;
+
+                sqlite3_reset(st);
+                sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(st, 2, id);
+                if (sqlite3_step(st) != SQLITE_ROW) {
+                        log_error("%s #%lld has no chain entry: the log does not verify "
+                                  "(firegate verify-log); not exported",
+                                  table, id);
+                        r = -EBADMSG;
+                        break;
+                }
+                seq = sqlite3_column_int64(st, 0);
+                if (*lo == 0 || seq < *lo)
+                        *lo = seq;
+                if (seq > *hi)
+                        *hi = seq;
+        }
+        sqlite3_finalize(st);
+        return r;
+}
+
+static int chain_segment(struct store *s, long long lo, long long hi, json_t **out)
+{
+        json_t *entries = NULL, *seg = NULL;
+        char head[CHAIN_HEAD_HEX];
+        sqlite3_stmt *st = NULL;
+        const char *prev = ZERO_HASH_HEX;
+        char prev_buf[CHAIN_HEAD_HEX];
+        int r;
+
+        r = rows_json(s,
+                      "SELECT seq, tbl, row_id, lower(hex(content)) AS content, lower(hex(hash)) "
+                      "AS hash FROM chain WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq",
+                      lo, hi, &entries);
+        if (r < 0)
+                return r;
+        if (sqlite3_prepare_v2(store_db(s),
+                               "SELECT lower(hex(hash)) FROM chain WHERE seq < ? ORDER BY seq DESC "
+                               "LIMIT 1",
+                               -1, &st, NULL) != SQLITE_OK) {
+                json_decref(entries);
+                return store_error(s, "reading the chain");
+        }
+        sqlite3_bind_int64(st, 1, lo);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+                snprintf(prev_buf, sizeof(prev_buf), "%s",
+                         (const char *)sqlite3_column_text(st, 0));
+                prev = prev_buf;
+        }
+        sqlite3_finalize(st);
+        r = chain_head(store_db(s), head, NULL);
+        seg = r == 0 ? json_pack("{s:s, s:o, s:s}", "prev", prev, "entries", entries, "head", head)
+                     : NULL;
+        if (!seg) {
+                if (r == 0)
+                        json_decref(entries);
+                return r < 0 ? r : -ENOMEM;
+        }
+        *out = seg;
+        return 0;
+}
+
+/* The message signed: the prefix and the canonical JSON of @doc without its signature. */
+static char *signed_message(const json_t *doc, size_t *len)
+{
+        json_t *copy = json_deep_copy(doc);
+        char *canon, *msg = NULL;
+
+        if (!copy)
+                return NULL;
+        json_object_del(copy, "signature");
+        canon = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(copy);
+        if (canon && asprintf(&msg, "%s%s", EVIDENCE_SIGNING_PREFIX, canon) < 0)
+                msg = NULL;
+        free(canon);
+        if (msg)
+                *len = strlen(msg);
+        return msg;
+}
+
+int evidence_export(struct store *s, const struct crypto_key *key, const char *gateway,
+                    int64_t from, int64_t to, int64_t now, json_t **out)
+{
+        json_t *doc = NULL, *incidents = NULL, *engine = NULL, *commands = NULL, *audit = NULL,
+               *seg = NULL, *inc;
+        long long lo = 0, hi = 0;
+        uint8_t sig[CRYPTO_ED25519_SIG];
+        char sig64[128], *msg = NULL;
+        size_t i, len = 0;
+        int r;
+
+        *out = NULL;
+        r = rows_json(s,
+                      "SELECT * FROM incident WHERE first_at < ?2 AND coalesce(closed_at, ?2) >= "
+                      "?1 ORDER BY id",
+                      from, to, &incidents);
+        if (r == 0)
+                r = rows_json(s,
+                              "SELECT * FROM engine_event WHERE at >= ?1 AND at < ?2 ORDER BY id",
+                              from, to, &engine);
+        if (r == 0)
+                r = rows_json(s, "SELECT * FROM command WHERE at >= ?1 AND at < ?2 ORDER BY id",
+                              from, to, &commands);
+        if (r == 0)
+                r = rows_json(s, "SELECT * FROM audit WHERE at >= ?1 AND at < ?2 ORDER BY id", from,
+                              to, &audit);
+        json_array_foreach(incidents, i, inc)
+        {
+                json_t *events = NULL;
+
+                if (r < 0)
+                        break;
+                r = rows_json(s, "SELECT * FROM incident_event WHERE incident = ?1 ORDER BY id",
+                              json_integer_value(json_object_get(inc, "id")), 0, &events);
+                if (r == 0)
+                        r = cover(s, "incident_event", events, &lo, &hi);
+                if (events)
+                        json_object_set_new(inc, "events", events);
+        }
+        if (r == 0)
+                r = cover(s, "engine_event", engine, &lo, &hi);
+        if (r == 0)
+                r = cover(s, "command", commands, &lo, &hi);
+        if (r == 0)
+                r = cover(s, "audit", audit, &lo, &hi);
+        if (r == 0)
+                r = chain_segment(s, lo, hi, &seg);
+        if (r < 0)
+                goto out;
+        doc = json_pack("{s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:O, s:O, s:O, s:O, s:O}", "format",
+                        EVIDENCE_FORMAT, "version", 1, "gateway", gateway, "key_id",
+                        crypto_key_id(key), "exported_at", (json_int_t)now, "from",
+                        (json_int_t)from, "to", (json_int_t)to, "incidents", incidents,
+                        "engine_events", engine, "commands", commands, "audit", audit, "chain",
+                        seg);
+        msg = doc ? signed_message(doc, &len) : NULL;
+        if (!msg) {
+                r = -ENOMEM;
+                goto out;
+        }
+        r = crypto_sign(key, msg, len, sig);
+        if (r == 0)
+                r = crypto_base64_encode(sig, sizeof(sig), sig64, sizeof(sig64));
+        if (r < 0) {
+                log_error_errno(r, "cannot sign the export (is the gateway key a private key?)");
+                goto out;
+        }
+        json_object_set_new(doc, "signature", json_string(sig64));
+        *out = doc;
+        doc = NULL;
+out:
+        free(msg);
+        json_decref(doc);
+        json_decref(seg);
+        json_decref(audit);
+        json_decref(commands);
+        json_decref(engine);
+        json_decref(incidents);
+        return r;
+}
+
+/* --- checking --- */
+
+struct checker {
+        sqlite3 *mem;
+        json_t *entries; /* of the segment */
+        long long first_seq;
+        char *why;
+        size_t why_len;
+};
+
+static int fail(struct checker *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct checker *c, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(c->why, c->why_len, fmt, ap);
+        va_end(ap);
+        return -EBADMSG;
+}
+
+static bool hex_to(const char *hex, uint8_t out[CRYPTO_SHA256_LEN])
+{
+        if (!hex || strlen(hex) != 2 * CRYPTO_SHA256_LEN)
+                return false;
+        for (size_t i = 0; i < CRYPTO_SHA256_LEN; i++) {
+                unsigned b;
+
+                if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+                        return false;
+                out[i] = (uint8_t)b;
+        }
+        return true;
+}
+
+/* The entries link up from the segment's prev, one seq after the other. */
+static int check_segment(struct checker *c, const json_t *chain, struct evidence_summary *sum)
+{
+        uint8_t prev[CRYPTO_SHA256_LEN], content[CRYPTO_SHA256_LEN], hash[CRYPTO_SHA256_LEN],
+                in[2 * CRYPTO_SHA256_LEN], want[CRYPTO_SHA256_LEN];
+        long long expect = 0;
+        size_t i;
+        json_t *e;
+
+        c->entries = json_object_get(chain, "entries");
+        if (!json_is_array(c->entries) ||
+            !hex_to(json_string_value(json_object_get(chain, "prev")), prev))
+                return fail(c, "the chain segment is malformed");
+        json_array_foreach(c->entries, i, e)
+        {
+                long long seq = json_integer_value(json_object_get(e, "seq"));
+
+                if (!hex_to(json_string_value(json_object_get(e, "content")), content) ||
+                    !hex_to(json_string_value(json_object_get(e, "hash")), hash))
+                        return fail(c, "chain entry %lld is malformed", seq);
+                if (i > 0 && seq != expect)
+                        return fail(c, "the chain segment skips from entry %lld to %lld",
+                                    expect - 1, seq);
+                memcpy(in, prev, CRYPTO_SHA256_LEN);
+                memcpy(in + CRYPTO_SHA256_LEN, content, CRYPTO_SHA256_LEN);
+                crypto_sha256(in, sizeof(in), want);
+                if (memcmp(want, hash, CRYPTO_SHA256_LEN) != 0)
+                        return fail(c, "chain entry %lld does not follow the entry before it", seq);
+                memcpy(prev, hash, CRYPTO_SHA256_LEN);
+                if (i == 0)
+                        c->first_seq = sum->first_seq = seq;
+                sum->last_seq = seq;
+                expect = seq + 1;
+                sum->entries++;
+        }
+        crypto_hex(prev, sizeof(prev), sum->head);
+        return 0;
+}
+
+/* The entry of @table #@id in the segment, or NULL. */
+static const json_t *entry_of(struct checker *c, const char *table, long long id)
+{
+        size_t i;
+        json_t *e;
+
+        json_array_foreach(c->entries, i, e)
+        {
+                const char *t = json_string_value(json_object_get(e, "tbl"));
+
+                if (t && strcmp(t, table) == 0 &&
+                    json_integer_value(json_object_get(e, "row_id")) == id)
+                        return e;
+        }
+        return NULL;
+}
+
+static int bind_json(sqlite3_stmt *st, int i, const json_t *v)
+{
+        if (!v || json_is_null(v))
+                return sqlite3_bind_null(st, i);
+        if (json_is_integer(v))
+                return sqlite3_bind_int64(st, i, json_integer_value(v));
+        if (json_is_real(v))
+                return sqlite3_bind_double(st, i, json_real_value(v));
+        if (json_is_string(v))
+                return sqlite3_bind_text(st, i, json_string_value(v), (int)json_string_length(v),
+                                         SQLITE_TRANSIENT);
+        return SQLITE_MISMATCH;
+}
+
+/* Every row of @rows (of chained @table) is the one its chain entry was made from. */
+static int check_rows(struct checker *c, const char *table, const json_t *rows,
+                      struct evidence_summary *sum)
+{
+        const char *const *cols = chain_columns(table);
+        char sql[1024], hex[2 * CRYPTO_SHA256_LEN + 1];
+        sqlite3_stmt *st = NULL;
+        size_t i, n = 0, o;
+        json_t *row;
+        int r = 0;
+
+        if (!json_is_array(rows))
+                return fail(c, "the export has no %s rows", table);
+        /* At most 16 columns: "?N" placeholders fit easily. */
+        while (cols[n])
+                n++;
+        o = (size_t)snprintf(sql, sizeof(sql), "%s",
+                             "SELECT lower(hex(firegate_sha256(json_array(?1");
+        for (size_t k = 0; k < n; k++) {
+                char one[16];
+                size_t m = (size_t)snprintf(one, sizeof(one), ", ?%u", (unsigned)(k + 2) % 100u);
+
+                memcpy(sql + o, one, m + 1);
+                o += m;
+        }
+        memcpy(sql + o, "))))", 5);
+        if (sqlite3_prepare_v2(c->mem, sql, -1, &st, NULL) != SQLITE_OK)
+                return -ENOMEM;
+        json_array_foreach(rows, i, row)
+        {
+                long long id = json_integer_value(json_object_get(row, "id"));
+                const json_t *e = entry_of(c, table, id);
+
+                if (!e) {
+                        r = fail(c, "%s #%lld is not in the export's chain segment", table, id);
+                        break;
+                }
+                sqlite3_reset(st);
+                sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+                for (size_t k = 0; k < n; k++)
+                        if (bind_json(st, (int)k + 2, json_object_get(row, cols[k])) != SQLITE_OK) {
+                                r = fail(c, "%s #%lld has a value of the wrong kind in %s", table,
+                                         id, cols[k]);
+                                break;
+                        }
+                if (r < 0)
+                        break;
+                if (sqlite3_step(st) != SQLITE_ROW) {
+                        r = -ENOMEM;
+                        break;
+                }
+                snprintf(hex, sizeof(hex), "%s", (const char *)sqlite3_column_text(st, 0));
+                if (strcmp(hex, or (json_string_value(json_object_get(e, "content")), "")) != 0) {
+                        r = fail(c, "%s #%lld is not what the gateway chained when it wrote it",
+                                 table, id);
+                        break;
+                }
+                sum->rows++;
+        }
+        sqlite3_finalize(st);
+        return r;
+}
+
+int evidence_verify(const json_t *doc, const struct crypto_key *key, struct evidence_summary *sum,
+                    char *why, size_t why_len)
+{
+        struct checker c = {.why = why, .why_len = why_len};
+        uint8_t sig[CRYPTO_ED25519_SIG + 3];
+        const json_t *incidents, *inc;
+        char *msg = NULL;
+        size_t len = 0, i;
+        long n;
+        int r;
+
+        *sum = (struct evidence_summary){0};
+        why[0] = '\0';
+        if (!json_is_object(doc) ||
+            strcmp(or (json_string_value(json_object_get(doc, "format")), ""), EVIDENCE_FORMAT) !=
+                    0 ||
+            json_integer_value(json_object_get(doc, "version")) != 1)
+                return fail(&c, "not a firegate evidence export (format 1)");
+        n = crypto_base64_decode(or (json_string_value(json_object_get(doc, "signature")), ""), sig,
+                                 sizeof(sig));
+        if (n != CRYPTO_ED25519_SIG)
+                return fail(&c, "the signature is missing or damaged");
+        msg = signed_message(doc, &len);
+        if (!msg)
+                return -ENOMEM;
+        r = crypto_verify(key, msg, len, sig, (size_t)n);
+        free(msg);
+        if (r < 0)
+                return fail(&c,
+                            "the signature does not verify with key %s: the file was altered "
+                            "after the export, or another gateway's key signed it (the file "
+                            "names key %s)",
+                            crypto_key_id(key),
+                            or (json_string_value(json_object_get(doc, "key_id")), "?"));
+        if (sqlite3_open_v2(":memory:", &c.mem, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+            chain_attach(c.mem, false) < 0) {
+                sqlite3_close(c.mem);
+                return -ENOMEM;
+        }
+        r = check_segment(&c, json_object_get(doc, "chain"), sum);
+        incidents = json_object_get(doc, "incidents");
+        if (r == 0 && !json_is_array(incidents))
+                r = fail(&c, "the export has no incidents array");
+        json_array_foreach(incidents, i, inc)
+        {
+                if (r < 0)
+                        break;
+                sum->incidents++;
+                r = check_rows(&c, "incident_event", json_object_get(inc, "events"), sum);
+        }
+        if (r == 0)
+                r = check_rows(&c, "engine_event", json_object_get(doc, "engine_events"), sum);
+        if (r == 0)
+                r = check_rows(&c, "command", json_object_get(doc, "commands"), sum);
+        if (r == 0)
+                r = check_rows(&c, "audit", json_object_get(doc, "audit"), sum);
+        sqlite3_close(c.mem);
+        return r;
+}
+
+int evidence_audit(struct store *s, int64_t at, const char *who, const char *origin,
+                   const char *action, const char *params, const char *result)
+{
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+
+        if (sqlite3_prepare_v2(store_db(s),
+                               "INSERT INTO audit (at, who, origin, action, params, result) VALUES "
+                               "(?, ?, ?, ?, ?, ?)",
+                               -1, &st, NULL) != SQLITE_OK)
+                return store_error(s, "recording in the audit log");
+        sqlite3_bind_int64(st, 1, at);
+        sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, origin, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, params, -1, SQLITE_STATIC);
+        if (result)
+                sqlite3_bind_text(st, 6, result, -1, SQLITE_STATIC);
+        else
+                sqlite3_bind_null(st, 6);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                r = store_error(s, "recording in the audit log");
+        sqlite3_finalize(st);
+        return r;
+}
