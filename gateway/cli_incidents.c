@@ -103,24 +103,7 @@ static int use_zone(const char *cmd, const char *zone)
         return CLI_EXIT_OK;
 }
 
-/* A query reads a month of rows and their indexes: a page cache of 64 MiB, for this short-lived
- * reader alone, keeps index pages from being read from the file again and again (SQLite's
- * default is 2 MiB). Only speed depends on it. */
-static void reader_cache(struct store *s)
-{
-        sqlite3_exec(store_db(s), "PRAGMA cache_size = -65536", NULL, NULL, NULL);
-}
-
 /* --- the listing --- */
-
-/* The result column named @name, or -1. */
-static int column_index(sqlite3_stmt *st, const char *name)
-{
-        for (int c = 0; c < sqlite3_column_count(st); c++)
-                if (strcmp(sqlite3_column_name(st, c), name) == 0)
-                        return c;
-        return -1;
-}
 
 /* Which result columns are printed, in order: the table for people's own, else all. */
 static size_t pick_columns(sqlite3_stmt *st, enum table_format fmt, int *cols, size_t max)
@@ -133,7 +116,7 @@ static size_t pick_columns(sqlite3_stmt *st, enum table_format fmt, int *cols, s
                 return n;
         }
         for (size_t k = 0; k < sizeof(text_columns) / sizeof(text_columns[0]) && n < max; k++) {
-                int c = column_index(st, text_columns[k]);
+                int c = store_column_index(st, text_columns[k]);
 
                 if (c >= 0)
                         cols[n++] = c;
@@ -331,7 +314,6 @@ int cmd_incidents(struct cli *cli, int argc, char **argv)
         r = cli_open_store(cli, STORE_READ_ONLY, &s);
         if (r != CLI_EXIT_OK)
                 return r;
-        reader_cache(s);
         if (incident_list(s, &a.filter, &st) < 0) {
                 r = CLI_EXIT_FAILURE;
                 goto out_close;
@@ -348,7 +330,7 @@ out_close:
 /* Column @name of the current row as text, or NULL. */
 static const char *text_of(sqlite3_stmt *st, const char *name)
 {
-        int c = column_index(st, name);
+        int c = store_column_index(st, name);
 
         return c < 0 ? NULL : (const char *)sqlite3_column_text(st, c);
 }
@@ -387,7 +369,7 @@ static void timeline_detail(sqlite3_stmt *st, char *buf, size_t size)
         if (strcmp(record, "uplink") == 0) {
                 add_part(buf, size, &used, "", "%s seq %s", text_of(st, "topic"),
                          text_of(st, "seq") ? text_of(st, "seq") : "?");
-                c = column_index(st, "delivered_at");
+                c = store_column_index(st, "delivered_at");
                 if (sqlite3_column_type(st, c) == SQLITE_NULL) {
                         add_part(buf, size, &used, ", ", "not yet delivered");
                 } else {
@@ -457,7 +439,7 @@ static int timeline_text(sqlite3_stmt *st, struct table **out)
         while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
                 r = table_row(t);
                 for (size_t k = 0; r == 0 && k < sizeof(shown) / sizeof(shown[0]); k++)
-                        r = report_add_cell(t, st, column_index(st, shown[k]), true);
+                        r = report_add_cell(t, st, store_column_index(st, shown[k]), true);
                 timeline_detail(st, detail, sizeof(detail));
                 if (r == 0)
                         r = table_text(t, detail[0] ? detail : NULL);

@@ -143,24 +143,7 @@ static int read_period(struct report_args *a)
         return CLI_EXIT_OK;
 }
 
-/* A query reads a month of rows and their indexes: a page cache of 64 MiB, for this short-lived
- * reader alone, keeps index pages from being read from the file again and again (SQLite's
- * default is 2 MiB). Only speed depends on it. */
-static void reader_cache(struct store *s)
-{
-        sqlite3_exec(store_db(s), "PRAGMA cache_size = -65536", NULL, NULL, NULL);
-}
-
 /* --- gathering --- */
-
-/* Column @name of @st, or -1. */
-static int column_index(sqlite3_stmt *st, const char *name)
-{
-        for (int c = 0; c < sqlite3_column_count(st); c++)
-                if (strcmp(sqlite3_column_name(st, c), name) == 0)
-                        return c;
-        return -1;
-}
 
 /* The faults by kind in words, "silent 2, battery_low 1", or NULL when there were none. */
 static const char *fault_kinds(sqlite3_stmt *st, char *buf, size_t size)
@@ -196,7 +179,7 @@ static int text_row(struct table *t, sqlite3_stmt *st, size_t group_cols, bool t
                 if (strcmp(text_figures[k], "fault_kinds") == 0)
                         r = table_text(t, fault_kinds(st, kinds, sizeof(kinds)));
                 else
-                        r = report_add_cell(t, st, column_index(st, text_figures[k]), false);
+                        r = report_add_cell(t, st, store_column_index(st, text_figures[k]), false);
         }
         return r;
 }
@@ -419,7 +402,6 @@ int cmd_report(struct cli *cli, int argc, char **argv)
         r = cli_open_store(cli, STORE_READ_ONLY, &s);
         if (r != CLI_EXIT_OK)
                 return r;
-        reader_cache(s);
         r = a.never_tested ? 0 : gather_figures(s, &a, &g);
         /* CSV of the figures has no room for the list; every other form shows it. */
         if (r == 0 && (a.never_tested || a.fmt != TABLE_CSV))

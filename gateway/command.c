@@ -129,6 +129,14 @@ int command_parse(const char *prefix, const char *topic, const void *payload, si
                 c->request_id[0] = '\0';
                 r = refuse(why, why_len, "invalid request_id");
         }
+        if (r == 0 && json_object_get(root, "false_alarm")) {
+                json_t *fa = json_object_get(root, "false_alarm");
+
+                if (!json_is_boolean(fa) || strcmp(c->verb, "reset") != 0)
+                        r = refuse(why, why_len, "false_alarm is true or false, with reset only");
+                else
+                        c->false_alarm = json_is_true(fa);
+        }
         if (r == 0 && strcmp(c->verb, "query") == 0)
                 r = get_query(root, c, why, why_len);
         else if (r == 0)
@@ -155,14 +163,18 @@ int command_parse(const char *prefix, const char *topic, const void *payload, si
         }
         json_object_foreach(root, key, value)
         {
-                static const char *const known[] = {"request_id", "at",   "target",   "operator",
-                                                    "filters",    "page", "page_size"};
-                size_t i, n = strcmp(c->verb, "query") == 0 ? 7 : 4;
+                static const char *const action_keys[] = {"request_id", "at", "target", "operator",
+                                                          "false_alarm"},
+                                         *const query_keys[] = {"request_id", "at",   "operator",
+                                                                "filters",    "page", "page_size"};
+                bool query = strcmp(c->verb, "query") == 0;
+                const char *const *known = query ? query_keys : action_keys;
+                size_t i, n = query ? 6 : 5;
 
                 (void)value;
                 for (i = 0; i < n && strcmp(key, known[i]) != 0; i++)
                         ;
-                if (i == n || (n == 7 && strcmp(key, "target") == 0)) {
+                if (i == n) {
                         snprintf(why, why_len, "unknown field '%.40s'", key);
                         r = -EINVAL;
                         goto out;

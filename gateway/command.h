@@ -23,6 +23,7 @@ struct command {
         char target[129];
         char operator_name[129]; /* "" when none */
         int64_t sent_at;         /* the platform's "at", 0 when none */
+        bool false_alarm;        /* reset: the manager says it was a false alarm */
         /* query: the filters, as given (compact JSON; "{}" when none), and the page wanted */
         char filters[1024];
         long page, page_size;

@@ -735,7 +735,7 @@ out:
         json_decref(root);
 }
 
-int daemon_act(struct daemon *d, const char *verb, const char *target, const char *who, char *reply,
+static int act(struct daemon *d, const char *verb, const char *target, const char *who, char *reply,
                size_t reply_len, long long *incident)
 {
         static const struct {
@@ -821,13 +821,42 @@ static void audit(struct daemon *d, const char *target, const char *who, FILE *r
                 fprintf(reply, "ok recorded %s by %s", action, who);
 }
 
+int daemon_act(struct daemon *d, const char *verb, const char *target, const char *who,
+               bool false_alarm, char *reply, size_t reply_len, long long *incident)
+{
+        long long before = 0, marked = 0;
+        size_t n;
+        int r;
+
+        if (false_alarm && strcmp(verb, "reset") != 0) {
+                snprintf(reply, reply_len, "false-alarm goes with reset only");
+                return -EINVAL;
+        }
+        if (false_alarm && incident_last_event(d->store, &before) < 0) {
+                snprintf(reply, reply_len, "the incident log cannot be read");
+                return -EIO;
+        }
+        r = act(d, verb, target, who, reply, reply_len, incident);
+        if (r < 0 || !false_alarm)
+                return r;
+        /* Its own statement after the reset's commit: a mark that fails leaves the reset done
+         * and says so. */
+        if (incident_mark_false_alarm(d->store, before, who, &marked) < 0) {
+                snprintf(reply, reply_len, "reset done, but not marked as a false alarm");
+                return -EIO;
+        }
+        n = strlen(reply);
+        snprintf(reply + n, reply_len - n, "; %lld incident%s marked as false alarm%s", marked,
+                 marked == 1 ? "" : "s", marked == 1 ? "" : "s");
+        return 0;
+}
+
 static void on_control(void *ctx, const char *verb, const char *target, const char *who,
                        FILE *reply)
 {
         struct daemon *d = ctx;
         char text[512], bare[CONTROL_LINE_MAX];
         bool false_alarm = false_alarm_reset(target, bare, sizeof(bare));
-        long long before = 0, marked = 0;
         int r;
 
         if (strcmp(verb, "status") == 0) {
@@ -838,27 +867,13 @@ static void on_control(void *ctx, const char *verb, const char *target, const ch
                 audit(d, target, who, reply);
                 return;
         }
-        if (false_alarm && strcmp(verb, "reset") != 0) {
-                fputs("refused false-alarm goes with reset only", reply);
-                return;
-        }
-        if (false_alarm && incident_last_event(d->store, &before) < 0) {
-                fputs("error the incident log cannot be read", reply);
-                return;
-        }
-        r = daemon_act(d, verb, false_alarm ? bare : target, who, text, sizeof(text), NULL);
-        /* Its own statement after the reset's commit: a mark that fails leaves the reset done
-         * and says so. */
-        if (r == 0 && false_alarm && incident_mark_false_alarm(d->store, before, who, &marked) < 0)
-                r = -EIO;
+        r = daemon_act(d, verb, false_alarm ? bare : target, who, false_alarm, text, sizeof(text),
+                       NULL);
         fprintf(reply, "%s %s",
                 r == 0                                             ? "ok"
                 : (r == -ENOENT || r == -EALREADY || r == -EINVAL) ? "refused"
                                                                    : "error",
-                r == -EIO && false_alarm ? "reset done, but not marked as a false alarm" : text);
-        if (r == 0 && false_alarm)
-                fprintf(reply, "; %lld incident%s marked as false alarm%s", marked,
-                        marked == 1 ? "" : "s", marked == 1 ? "" : "s");
+                text);
 }
 
 static int start_control(struct daemon *d)

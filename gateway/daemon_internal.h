@@ -98,11 +98,12 @@ struct daemon {
 engine_time daemon_engine_now(struct daemon *d);
 
 /* Acts on a person's or the platform's command (@verb acknowledge, silence or reset) as @who.
+ * With @false_alarm (reset only), the incidents the reset closes are marked as false alarms.
  * Writes what was done, or why not, into @reply; *@incident (may be NULL) gets the incident
  * the target named (0: a zone). Returns 0, -ENOENT / -EALREADY / -EINVAL for a refusal, or
  * another negative errno. */
-int daemon_act(struct daemon *d, const char *verb, const char *target, const char *who, char *reply,
-               size_t reply_len, long long *incident);
+int daemon_act(struct daemon *d, const char *verb, const char *target, const char *who,
+               bool false_alarm, char *reply, size_t reply_len, long long *incident);
 
 /* Sets the engine's single timer to its next deadline; after every reading or command. */
 void daemon_arm_deadline(struct daemon *d);

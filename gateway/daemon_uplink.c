@@ -375,7 +375,8 @@ static void on_uplink_message(void *ctx, const char *topic, const void *payload,
                 snprintf(who, sizeof(who), "platform:%s%s%s%s", c.account,
                          c.operator_name[0] ? " (" : "", c.operator_name,
                          c.operator_name[0] ? ")" : "");
-                r = daemon_act(d, c.verb, c.target, who, reason, sizeof(reason), &incident);
+                r = daemon_act(d, c.verb, c.target, who, c.false_alarm, reason, sizeof(reason),
+                               &incident);
         }
         if (r < 0)
                 log_warning("uplink: command %s from %s refused: %s", c.verb[0] ? c.verb : "?",

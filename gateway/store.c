@@ -179,6 +179,11 @@ static int store_setup(struct store *s, enum store_mode mode)
                 if (r < 0)
                         return r;
         }
+        /* A reader (a listing, a report) reads a month of rows and their indexes: 64 MiB of
+         * page cache for its short life keeps index pages from being read again and again
+         * (SQLite's default is 2 MiB). Only speed depends on it. */
+        if (mode == STORE_READ_ONLY)
+                sqlite3_exec(s->db, "PRAGMA cache_size = -65536", NULL, NULL, NULL);
         return store_exec(s, "PRAGMA synchronous = FULL", "setting synchronous");
 }
 
@@ -289,4 +294,12 @@ void store_rollback(struct store *s)
 {
         if (!sqlite3_get_autocommit(s->db))
                 sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int store_column_index(sqlite3_stmt *st, const char *name)
+{
+        for (int c = 0; c < sqlite3_column_count(st); c++)
+                if (strcmp(sqlite3_column_name(st, c), name) == 0)
+                        return c;
+        return -1;
 }

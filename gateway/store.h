@@ -51,6 +51,9 @@ int store_open_with(const char *path, enum store_mode mode, const struct store_m
 /* Closes the database; NULL is a no-op. */
 void store_free(struct store *s);
 
+/* The index of @st's result column named @name, or -1. */
+int store_column_index(sqlite3_stmt *st, const char *name);
+
 /* The underlying connection, for modules that run their own statements (registry). */
 sqlite3 *store_db(struct store *s);
 

