@@ -134,7 +134,7 @@ static int chain_existing(sqlite3 *db)
 {
         char content[1024], sql[2048];
         sqlite3_stmt *sel = NULL, *ins = NULL;
-        int r, rc;
+        int r, rc = SQLITE_DONE;
 
         r = exec(db,
                  "SAVEPOINT chain_existing; CREATE TEMP TABLE chain_todo (at, tbl, id, content)",
