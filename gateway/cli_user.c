@@ -7,14 +7,18 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
+#include <pwd.h>
 /* Not <sodium.h>: its crypto_sign() would clash with ours (crypto.h, through cli.h). */
 #include <sodium/utils.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "evidence.h"
 #include "log.h"
 #include "users.h"
 #include "wallclock.h"
@@ -138,6 +142,23 @@ static int said(int r, const char *name)
         }
 }
 
+/* Records an account change in the chained audit log, as who made it: accounts decide who may
+ * act on alarms, so their changes are evidence too. A change that cannot be recorded was made
+ * all the same (it is committed); the failure is said. */
+static void audit_change(struct store *s, const char *action, const char *name, const char *role)
+{
+        struct passwd *pw = getpwuid(getuid());
+        char who[128];
+        json_t *params = json_pack("{s:s, s:s*}", "name", name, "role", role);
+        char *text = params ? json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+        snprintf(who, sizeof(who), "uid %u (%.60s)", (unsigned)getuid(), pw ? pw->pw_name : "?");
+        if (!text || evidence_audit(s, wallclock_ms(), who, "local", action, text, "done") < 0)
+                log_error("user: the change of %s could not be recorded in the audit log", name);
+        free(text);
+        json_decref(params);
+}
+
 static int user_add(struct cli *cli, int argc, char **argv)
 {
         static const struct option options[] = {
@@ -177,8 +198,10 @@ static int user_add(struct cli *cli, int argc, char **argv)
                 r = cli_open_store(cli, STORE_READ_WRITE, &s);
         if (r == CLI_EXIT_OK) {
                 r = said(users_add(s, name, role, language, pw, wallclock_ms()), name);
-                if (r == CLI_EXIT_OK)
+                if (r == CLI_EXIT_OK) {
+                        audit_change(s, "user-add", name, users_role_name(role));
                         printf("added %s (%s)\n", name, users_role_name(role));
+                }
         }
         sodium_memzero(pw, sizeof(pw));
         store_free(s);
@@ -198,8 +221,10 @@ static int user_passwd(struct cli *cli, int argc, char **argv)
                 r = cli_open_store(cli, STORE_READ_WRITE, &s);
         if (r == CLI_EXIT_OK) {
                 r = said(users_set_password(s, argv[1], pw), argv[1]);
-                if (r == CLI_EXIT_OK)
+                if (r == CLI_EXIT_OK) {
+                        audit_change(s, "user-passwd", argv[1], NULL);
                         printf("changed the password of %s\n", argv[1]);
+                }
         }
         sodium_memzero(pw, sizeof(pw));
         store_free(s);
@@ -219,8 +244,10 @@ static int user_role(struct cli *cli, int argc, char **argv)
         r = cli_open_store(cli, STORE_READ_WRITE, &s);
         if (r == CLI_EXIT_OK) {
                 r = said(users_set_role(s, argv[1], role), argv[1]);
-                if (r == CLI_EXIT_OK)
+                if (r == CLI_EXIT_OK) {
+                        audit_change(s, "user-role", argv[1], users_role_name(role));
                         printf("%s is now %s\n", argv[1], users_role_name(role));
+                }
         }
         store_free(s);
         return r;
@@ -236,8 +263,10 @@ static int user_disable(struct cli *cli, int argc, char **argv)
         r = cli_open_store(cli, STORE_READ_WRITE, &s);
         if (r == CLI_EXIT_OK) {
                 r = said(users_disable(s, argv[1]), argv[1]);
-                if (r == CLI_EXIT_OK)
+                if (r == CLI_EXIT_OK) {
+                        audit_change(s, "user-disable", argv[1], NULL);
                         printf("disabled %s\n", argv[1]);
+                }
         }
         store_free(s);
         return r;

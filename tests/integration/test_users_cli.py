@@ -66,6 +66,19 @@ class UsersCli(unittest.TestCase):
         self.assertEqual(listed["guard.1"]["state"], "disabled")
         self.assertEqual(listed["admin"]["state"], "active")
         self.assertNoPasswordInStore()
+        # Every change is in the chained audit log, with who made it and never a password.
+        db = sqlite3.connect(f"file:{self.gw.state / 'firegate.db'}?mode=ro", uri=True)
+        try:
+            audit = db.execute("SELECT origin, action, params FROM audit ORDER BY id").fetchall()
+        finally:
+            db.close()
+        self.assertEqual(audit, [
+            ("local", "user-add", '{"name":"guard.1","role":"manager"}'),
+            ("local", "user-add", '{"name":"admin","role":"admin"}'),
+            ("local", "user-passwd", '{"name":"guard.1"}'),
+            ("local", "user-role", '{"name":"guard.1","role":"viewer"}'),
+            ("local", "user-disable", '{"name":"guard.1"}')])
+        self.assertEqual(self.gw.firegate("verify-log", check=None).returncode, 0)
 
     def assertNoPasswordInStore(self):
         for name, _, hash_, _, _ in self.rows():
