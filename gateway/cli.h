@@ -57,6 +57,10 @@ int cli_authority_key(struct cli *cli, struct crypto_key **out);
 int cli_authority_key_id(struct cli *cli, char id[CRYPTO_KEY_ID_LEN + 1]);
 
 /* Says that @cmd got a usage error (printf-style) and returns CLI_EXIT_USAGE. */
+/* --tz ZONE (NULL: the system's), before any time is read or printed; a name that is no zone
+ * installed here is a usage error of @cmd. Returns an exit code. */
+int cli_use_zone(const char *cmd, const char *zone);
+
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Says that @cmd got an argument it takes none of, without repeating it, and returns

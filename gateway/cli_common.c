@@ -16,6 +16,7 @@
 #include "diag.h"
 #include "fileio.h"
 #include "log.h"
+#include "report.h"
 
 const char *cli_exit_string(enum cli_exit e)
 {
@@ -212,4 +213,14 @@ int cli_print_stmt(struct store *s, sqlite3_stmt *st, enum table_format fmt)
 out:
         table_free(t);
         return ret;
+}
+
+int cli_use_zone(const char *cmd, const char *zone)
+{
+        if (report_use_zone(zone) < 0)
+                return cli_usage_error(cmd,
+                                       "--tz expects a time zone installed on this system, such "
+                                       "as Asia/Ho_Chi_Minh or UTC, not '%s'",
+                                       zone);
+        return CLI_EXIT_OK;
 }

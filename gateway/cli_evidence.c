@@ -266,8 +266,9 @@ int cmd_export(struct cli *cli, int argc, char **argv)
                 return cli_usage_error("export", "expected exactly one FILE");
         if (!from_text || !to_text)
                 return cli_usage_error("export", "--from and --to are required");
-        if (zone && report_use_zone(zone) < 0)
-                return cli_usage_error("export", "unknown time zone '%s'", zone);
+        c = cli_use_zone("export", zone);
+        if (c != CLI_EXIT_OK)
+                return c;
         if (report_parse_time(from_text, false, &from) < 0 ||
             report_parse_time(to_text, true, &to) < 0 || to <= from)
                 return cli_usage_error("export", "--from and --to are ISO 8601 times, from "

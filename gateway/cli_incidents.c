@@ -87,22 +87,6 @@ static bool one_of(const char *s, const char *const *list)
         return false;
 }
 
-/* --tz, before any time is read or printed. Returns an exit code. */
-static int use_zone(const char *cmd, const char *zone)
-{
-        if (!zone) {
-                /* localtime_r() need not read TZ itself (POSIX); tzset() does. */
-                tzset();
-                return CLI_EXIT_OK;
-        }
-        if (report_use_zone(zone) < 0)
-                return cli_usage_error(cmd,
-                                       "--tz expects a time zone installed on this system, such "
-                                       "as Asia/Ho_Chi_Minh or UTC, not '%s'",
-                                       zone);
-        return CLI_EXIT_OK;
-}
-
 /* --- the listing --- */
 
 /* Which result columns are printed, in order: the table for people's own, else all. */
@@ -304,7 +288,7 @@ int cmd_incidents(struct cli *cli, int argc, char **argv)
         r = parse_listing_options(argc, argv, &a);
         if (r != CLI_EXIT_OK || a.help)
                 return r;
-        r = use_zone("incidents", a.zone);
+        r = cli_use_zone("incidents", a.zone);
         if (r == CLI_EXIT_OK)
                 r = read_range("incidents", a.from, a.to, &a.filter);
         if (r == CLI_EXIT_OK)
@@ -603,7 +587,7 @@ int cmd_incident(struct cli *cli, int argc, char **argv)
         if (strspn(argv[optind], "0123456789") != strlen(argv[optind]) || errno ||
             end == argv[optind] || id <= 0)
                 return cli_usage_error("incident", "an incident ID is a positive number");
-        r = use_zone("incident", zone);
+        r = cli_use_zone("incident", zone);
         if (r == CLI_EXIT_OK)
                 r = cli_audit_argv(cli, "incident-show", argc, argv);
         if (r != CLI_EXIT_OK)

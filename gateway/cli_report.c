@@ -121,13 +121,10 @@ static int parse_options(int argc, char **argv, struct report_args *a)
 /* --tz, then the period in that zone. Returns an exit code. */
 static int read_period(struct report_args *a)
 {
-        if (a->zone && report_use_zone(a->zone) < 0)
-                return cli_usage_error("report",
-                                       "--tz expects a time zone installed on this system, such "
-                                       "as Asia/Ho_Chi_Minh or UTC, not '%s'",
-                                       a->zone);
-        /* localtime_r() need not read TZ itself (POSIX); tzset() does. */
-        tzset();
+        int r = cli_use_zone("report", a->zone);
+
+        if (r != CLI_EXIT_OK)
+                return r;
         if (report_parse_time(a->from, false, &a->from_ms) < 0)
                 return cli_usage_error("report",
                                        "--from expects an ISO 8601 time such as "

@@ -375,27 +375,18 @@ static int check_rows(struct checker *c, const char *table, const json_t *rows,
                       struct evidence_summary *sum)
 {
         const char *const *cols = chain_columns(table);
-        char sql[1024], hex[2 * CRYPTO_SHA256_LEN + 1];
+        char content[1024], sql[1100], hex[2 * CRYPTO_SHA256_LEN + 1];
         sqlite3_stmt *st = NULL;
-        size_t i, n = 0, o;
+        size_t i;
         json_t *row;
         int r = 0;
 
         if (!json_is_array(rows))
                 return fail(c, "the export has no %s rows", table);
-        /* At most 16 columns: "?N" placeholders fit easily. */
-        while (cols[n])
-                n++;
-        o = (size_t)snprintf(sql, sizeof(sql), "%s",
-                             "SELECT lower(hex(firegate_sha256(json_array(?1");
-        for (size_t k = 0; k < n; k++) {
-                char one[16];
-                size_t m = (size_t)snprintf(one, sizeof(one), ", ?%u", (unsigned)(k + 2) % 100u);
-
-                memcpy(sql + o, one, m + 1);
-                o += m;
-        }
-        memcpy(sql + o, "))))", 5);
+        /* The chain's own expression of a row's content, its columns as named parameters. */
+        if (chain_content_sql(table, ":", content, sizeof(content)) < 0)
+                return -EINVAL;
+        snprintf(sql, sizeof(sql), "SELECT lower(hex(%s))", content);
         if (sqlite3_prepare_v2(c->mem, sql, -1, &st, NULL) != SQLITE_OK)
                 return -ENOMEM;
         json_array_foreach(rows, i, row)
@@ -408,13 +399,17 @@ static int check_rows(struct checker *c, const char *table, const json_t *rows,
                         break;
                 }
                 sqlite3_reset(st);
-                sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-                for (size_t k = 0; k < n; k++)
-                        if (bind_json(st, (int)k + 2, json_object_get(row, cols[k])) != SQLITE_OK) {
-                                r = fail(c, "%s #%lld has a value of the wrong kind in %s", table,
-                                         id, cols[k]);
-                                break;
-                        }
+                for (size_t k = 0; cols[k]; k++) {
+                        char name[40];
+
+                        snprintf(name, sizeof(name), ":%s", cols[k]);
+                        if (bind_json(st, sqlite3_bind_parameter_index(st, name),
+                                      json_object_get(row, cols[k])) == SQLITE_OK)
+                                continue;
+                        r = fail(c, "%s #%lld has a value of the wrong kind in %s", table, id,
+                                 cols[k]);
+                        break;
+                }
                 if (r < 0)
                         break;
                 if (sqlite3_step(st) != SQLITE_ROW) {

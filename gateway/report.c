@@ -54,6 +54,11 @@ int report_use_zone(const char *zone)
 {
         const char *dir = getenv("TZDIR");
 
+        if (!zone) {
+                /* localtime_r() need not read TZ itself (POSIX); tzset() does. */
+                tzset();
+                return 0;
+        }
         /* A name, not a path: letters, digits, "/", "_", "+", "-", no ".." and no leading "/". */
         if (!zone[0] || zone[0] == '/' || strstr(zone, "..") ||
             strspn(zone, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") !=

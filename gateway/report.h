@@ -24,8 +24,9 @@
 #define REPORT_TIME_MAX 64
 
 /* Makes @zone, an IANA time zone name such as "Asia/Ho_Chi_Minh" or "UTC", the process's zone
- * for reading and printing times (it sets TZ). Returns 0, or -EINVAL for a name that is no
- * zone installed on this system (glibc would silently take it for UTC). */
+ * for reading and printing times (it sets TZ); NULL keeps the system's (TZ, else
+ * /etc/localtime). Returns 0, or -EINVAL for a name that is no zone installed on this system
+ * (glibc would silently take it for UTC). */
 int report_use_zone(const char *zone);
 
 /* Parses ISO 8601 @s into UTC ms: a date, or a date and time ("T" or a space between them),
