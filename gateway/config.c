@@ -27,6 +27,7 @@
 
 #include "inifile.h"
 #include "log.h"
+#include "web_request.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -393,6 +394,55 @@ static const struct config_key config_keys[] = {
                 .max = 3600,
                 .help = "A command whose time is further than this from the gateway's clock is "
                         "refused.",
+        },
+        {
+                .section = "web",
+                .name = "listen",
+                .type = CONFIG_TEXT,
+                .offset = offsetof(struct config, web_listen),
+                .default_value = "127.0.0.1:8443",
+                .max = 64,
+                .help = "Address and port of the desk page (firegate web): IPv4:PORT or "
+                        "[IPv6]:PORT; 0.0.0.0 or [::] for every interface.",
+        },
+        {
+                .section = "web",
+                .name = "certfile",
+                .type = CONFIG_PATH,
+                .offset = offsetof(struct config, web_certfile),
+                .default_value = "",
+                .may_be_empty = true,
+                .max = CONFIG_PATH_MAX,
+                .help = "The page's TLS certificate chain (PEM); empty: plain HTTP, only on "
+                        "loopback or with insecure = yes.",
+        },
+        {
+                .section = "web",
+                .name = "keyfile",
+                .type = CONFIG_PATH,
+                .offset = offsetof(struct config, web_keyfile),
+                .default_value = "",
+                .may_be_empty = true,
+                .max = CONFIG_PATH_MAX,
+                .help = "The certificate's private key (PEM).",
+        },
+        {
+                .section = "web",
+                .name = "root",
+                .type = CONFIG_PATH,
+                .offset = offsetof(struct config, web_root),
+                .default_value = FIREGATE_WWW_DIR,
+                .max = CONFIG_PATH_MAX,
+                .help = "Directory of the page's files, installed with the package.",
+        },
+        {
+                .section = "web",
+                .name = "insecure",
+                .type = CONFIG_BOOLEAN,
+                .offset = offsetof(struct config, web_insecure),
+                .default_value = "no",
+                .help = "yes allows plain HTTP on an address other than loopback, where "
+                        "passwords and session cookies would cross the network in clear.",
         },
         /* [sounder NAME]: repeated sections, whose keys stay last (CONFIG_KEY_COUNT). */
         {
@@ -1232,6 +1282,37 @@ static int config_check_uplink(struct config_parse *p)
         return r;
 }
 
+/* [web]: an address the desk can listen on, and plain HTTP only where it stays on the machine
+ * or where someone said insecure = yes. */
+static int config_check_web(struct config_parse *p)
+{
+        const struct config *c = p->c;
+        struct sockaddr_storage addr;
+        socklen_t len;
+        int r = 0;
+
+        if (web_parse_listen(c->web_listen, &addr, &len) < 0) {
+                diag_add(p->d, p->path, config_line(c, "web", "listen"),
+                         "invalid web listen '%s': expected IPv4:PORT or [IPv6]:PORT",
+                         c->web_listen);
+                return -EINVAL;
+        }
+        if (!*c->web_certfile != !*c->web_keyfile) {
+                diag_add(p->d, p->path,
+                         config_line(c, "web", *c->web_certfile ? "certfile" : "keyfile"),
+                         "web certfile and keyfile go together");
+                r = -EINVAL;
+        }
+        if (!*c->web_certfile && !c->web_insecure && !web_is_loopback((struct sockaddr *)&addr)) {
+                diag_add(p->d, p->path, config_line(c, "web", "listen"),
+                         "web listen = %s without certfile would send passwords in clear: set "
+                         "certfile and keyfile, or insecure = yes",
+                         c->web_listen);
+                r = -EINVAL;
+        }
+        return r;
+}
+
 size_t config_uplink_warnings(const struct config *c, FILE *out, const char *prefix)
 {
         const char *uris[CONFIG_UPLINK_URIS_MAX];
@@ -1310,6 +1391,8 @@ int config_load(const char *path, struct diag *d, struct config **out)
                 r = config_check_entries(&p) < 0 ? -EINVAL : r;
         if (r == 0 || r == -EINVAL)
                 r = config_check_uplink(&p) < 0 ? -EINVAL : r;
+        if (r == 0 || r == -EINVAL)
+                r = config_check_web(&p) < 0 ? -EINVAL : r;
         if (r < 0)
                 goto out_free_config;
         r = config_derive(p.c);

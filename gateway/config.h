@@ -22,7 +22,7 @@
 #define CONFIG_ENV          "FIREGATE_CONFIG"
 
 /* Number of keys in config.c's table; a static assertion there keeps the two equal. */
-#define CONFIG_KEY_COUNT 33
+#define CONFIG_KEY_COUNT 38
 /* Keys of the sections that may appear many times, [sounder NAME] and [relay NAME]: the last
  * ones in config.c's table. */
 #define CONFIG_SOUNDER_KEY_COUNT 4
@@ -121,6 +121,13 @@ struct config {
         long outbox_max;         /* outbox_max = ; pending rows before statistics coalesce */
         char *platform_account;  /* platform_account = ; whose commands are accepted */
         long command_max_age_s;  /* command_max_age_s = ; default 60 */
+
+        /* [web]: the desk page, firegate web (docs/desk.md) */
+        char *web_listen;   /* listen = ; default 127.0.0.1:8443 */
+        char *web_certfile; /* certfile = ; empty: plain HTTP (loopback or insecure only) */
+        char *web_keyfile;  /* keyfile = */
+        char *web_root;     /* root = ; the page's files, default FIREGATE_WWW_DIR */
+        bool web_insecure;  /* insecure = ; plain HTTP off loopback */
 
         /* The line of @path that set each key, in the order config_print() writes them; 0 when
          * the key kept its default. Written by config_load(), read by config_print(). */

@@ -18,6 +18,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -305,6 +306,7 @@ void control_free(struct control *c)
 int control_call(const char *path, const char *verb, const char *target, char **reply)
 {
         struct sockaddr_un addr = {.sun_family = AF_UNIX};
+        struct timeval timeout = {.tv_sec = CONTROL_CALL_TIMEOUT_S};
         char line[CONTROL_LINE_MAX], *buf = NULL;
         size_t used = 0, size = 0;
         int fd, n, r = 0;
@@ -319,6 +321,13 @@ int control_call(const char *path, const char *verb, const char *target, char **
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
+        /* A daemon that stopped answering must not hang its callers: the desk's page runs on
+         * one loop. */
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) < 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) < 0) {
+                r = -errno;
+                goto out;
+        }
         if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
             fileio_write_all(fd, line, (size_t)n) < 0) {
                 r = -errno;
@@ -346,7 +355,7 @@ int control_call(const char *path, const char *verb, const char *target, char **
                 if (got < 0 && errno == EINTR)
                         continue;
                 if (got < 0) {
-                        r = -errno;
+                        r = errno == EAGAIN ? -ETIMEDOUT : -errno;
                         goto out;
                 }
                 if (got == 0)

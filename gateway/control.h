@@ -11,6 +11,9 @@
  *             "status all\n": what the daemon sees now
  *             "audit ACTION PARAMS\n": records a local look at the incident log (ACTION in
  *             a-z and -, PARAMS its filters as JSON) in the chained audit table
+ *             "desk USER ADDRESS REQUEST\n": REQUEST (an action or an audit above) made on the
+ *             desk's page by account USER from client ADDRESS (IPv4 or IPv6); recorded as
+ *             "desk USER from ADDRESS" with the peer's uid, and in the audit table
  *   reply:    "ok WHAT\n" | "refused WHY\n" | "error WHY\n", for status followed by one JSON
  *             document (docs/daemon.md); the daemon closes the connection after it
  *
@@ -27,6 +30,8 @@
 
 #define CONTROL_SOCKET_NAME "control.sock"
 #define CONTROL_LINE_MAX    512
+/* How long control_call() waits for the daemon to take a request and to answer it. */
+#define CONTROL_CALL_TIMEOUT_S 5
 
 struct control;
 
@@ -44,7 +49,8 @@ void control_free(struct control *c);
 
 /* Client side: sends @verb @target to the daemon at @path and returns its whole reply in
  * *@reply (NUL-terminated, the caller frees it). Returns 0 when a reply came, -ECONNREFUSED /
- * -ENOENT when no daemon listens there, or another negative errno. */
+ * -ENOENT when no daemon listens there, -ETIMEDOUT when it does not answer within
+ * CONTROL_CALL_TIMEOUT_S, or another negative errno. */
 int control_call(const char *path, const char *verb, const char *target, char **reply);
 
 #endif

@@ -13,6 +13,7 @@
  */
 #include "daemon.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -38,6 +39,7 @@
 #include "registry.h"
 #include "replay.h"
 #include "ruleset.h"
+#include "users.h"
 #include "wallclock.h"
 
 engine_time daemon_engine_now(struct daemon *d)
@@ -801,7 +803,8 @@ static bool false_alarm_reset(const char *target, char *bare, size_t size)
 
 /* "audit ACTION PARAMS" (control.h): a local look at the log, recorded with who asked as the
  * kernel says it. */
-static void audit(struct daemon *d, const char *target, const char *who, FILE *reply)
+static void audit(struct daemon *d, const char *target, const char *who, const char *origin,
+                  FILE *reply)
 {
         char action[32];
         const char *space = strchr(target, ' ');
@@ -814,7 +817,7 @@ static void audit(struct daemon *d, const char *target, const char *who, FILE *r
         }
         memcpy(action, target, n);
         action[n] = '\0';
-        if (evidence_audit(d->store, wallclock_ms(), who, "local", action, space ? space + 1 : "{}",
+        if (evidence_audit(d->store, wallclock_ms(), who, origin, action, space ? space + 1 : "{}",
                            NULL) < 0)
                 fputs("error the audit log cannot be written", reply);
         else
@@ -851,29 +854,85 @@ int daemon_act(struct daemon *d, const char *verb, const char *target, const cha
         return 0;
 }
 
+/* An action from the CLI or the desk: acknowledge, silence, reset [false-alarm]. Returns the
+ * reply's first word. */
+static const char *control_act(struct daemon *d, const char *verb, const char *target,
+                               const char *who, char *text, size_t size)
+{
+        char bare[CONTROL_LINE_MAX];
+        bool false_alarm = false_alarm_reset(target, bare, sizeof(bare));
+        int r = daemon_act(d, verb, false_alarm ? bare : target, who, false_alarm, text, size,
+                           NULL);
+
+        return r == 0                                             ? "ok"
+               : (r == -ENOENT || r == -EALREADY || r == -EINVAL) ? "refused"
+                                                                  : "error";
+}
+
+/* "desk USER ADDRESS REQUEST" (control.h): the web process passes on what an account did on
+ * the page. The socket's permissions already decide who may act at all; the account and the
+ * client address say which person it was, next to the web process's own uid. */
+static void desk(struct daemon *d, const char *line, const char *peer, FILE *reply)
+{
+        char user[USERS_NAME_MAX + 1], address[INET6_ADDRSTRLEN], verb[16], who[256], text[512];
+        unsigned char raw[sizeof(struct in6_addr)];
+        json_t *params = NULL;
+        char *dumped = NULL;
+        const char *rest, *word;
+        int n = 0;
+
+        if (sscanf(line, "%32s %45s %15s %n", user, address, verb, &n) != 3 || !n ||
+            !users_name_valid(user) ||
+            (inet_pton(AF_INET, address, raw) != 1 && inet_pton(AF_INET6, address, raw) != 1)) {
+                fputs("refused desk USER ADDRESS REQUEST", reply);
+                return;
+        }
+        rest = line + n;
+        snprintf(who, sizeof(who), "desk %s from %s (%s)", user, address, peer);
+        if (strcmp(verb, "audit") == 0) {
+                audit(d, rest, who, "desk", reply);
+                return;
+        }
+        if (strcmp(verb, "acknowledge") != 0 && strcmp(verb, "silence") != 0 &&
+            strcmp(verb, "reset") != 0) {
+                fputs("refused the desk may acknowledge, silence, reset or audit", reply);
+                return;
+        }
+        word = control_act(d, verb, rest, who, text, sizeof(text));
+        /* The action is in the incident's chained events already when it was done; the audit
+         * row also keeps the refusals, and who tried. */
+        params = json_pack("{s:s, s:s, s:s}", "target", rest, "result", word, "reply", text);
+        dumped = params ? json_dumps(params, JSON_COMPACT) : NULL;
+        if (!dumped ||
+            evidence_audit(d->store, wallclock_ms(), who, "desk", verb, dumped, word) < 0)
+                log_warning("control: the desk's %s of %s by %s is not in the audit log", verb,
+                            rest, who);
+        fprintf(reply, "%s %s", word, text);
+        free(dumped);
+        json_decref(params);
+}
+
 static void on_control(void *ctx, const char *verb, const char *target, const char *who,
                        FILE *reply)
 {
         struct daemon *d = ctx;
-        char text[512], bare[CONTROL_LINE_MAX];
-        bool false_alarm = false_alarm_reset(target, bare, sizeof(bare));
-        int r;
+        char text[512];
+        const char *word;
 
         if (strcmp(verb, "status") == 0) {
                 status(d, strcmp(target, "all") == 0, reply);
                 return;
         }
         if (strcmp(verb, "audit") == 0) {
-                audit(d, target, who, reply);
+                audit(d, target, who, "local", reply);
                 return;
         }
-        r = daemon_act(d, verb, false_alarm ? bare : target, who, false_alarm, text, sizeof(text),
-                       NULL);
-        fprintf(reply, "%s %s",
-                r == 0                                             ? "ok"
-                : (r == -ENOENT || r == -EALREADY || r == -EINVAL) ? "refused"
-                                                                   : "error",
-                text);
+        if (strcmp(verb, "desk") == 0) {
+                desk(d, target, who, reply);
+                return;
+        }
+        word = control_act(d, verb, target, who, text, sizeof(text));
+        fprintf(reply, "%s %s", word, text);
 }
 
 static int start_control(struct daemon *d)

@@ -801,7 +801,10 @@ int incident_list(struct store *s, const struct incident_filter *f, sqlite3_stmt
                         return -E2BIG;
                 used += (size_t)n;
         }
-        n = snprintf(sql + used, sizeof(sql) - used, " ORDER BY i.first_at, i.id");
+        n = snprintf(sql + used, sizeof(sql) - used, "%s%s",
+                     f->newest_first ? " ORDER BY i.first_at DESC, i.id DESC"
+                                     : " ORDER BY i.first_at, i.id",
+                     f->limit > 0 ? " LIMIT :limit" : "");
         if (n < 0 || (size_t)n >= sizeof(sql) - used)
                 return -E2BIG;
         if (sqlite3_prepare_v2(store_db(s), sql, -1, out, NULL) != SQLITE_OK)
@@ -824,6 +827,8 @@ int incident_list(struct store *s, const struct incident_filter *f, sqlite3_stmt
                 sqlite3_bind_text(*out, i, f->kind, -1, SQLITE_STATIC);
         if ((i = sqlite3_bind_parameter_index(*out, ":state")) > 0)
                 sqlite3_bind_text(*out, i, f->state, -1, SQLITE_STATIC);
+        if ((i = sqlite3_bind_parameter_index(*out, ":limit")) > 0)
+                sqlite3_bind_int64(*out, i, f->limit);
         return 0;
 }
 

@@ -56,11 +56,13 @@ struct incident_filter {
         const char *cause;    /* its cause holds this text, ignoring the case of A-Z */
         const char *kind;     /* alarm, pre_alarm or fault */
         const char *state;    /* open, acknowledged, silenced or closed */
+        bool newest_first;    /* the newest first instead of the oldest */
+        long long limit;      /* at most this many rows; 0: all */
 };
 
-/* Prepares the listing of incidents matching @f (NULL: all), oldest first. Its columns, whose
- * names are those shown to people and in JSON: id, kind, state, unit, floor, zone, place,
- * detector, detectors (how many), cause, rule, flags, fault, first_at, alarm_at, last_at,
+/* Prepares the listing of incidents matching @f (NULL: all), oldest first unless it says. Its
+ * columns, whose names are those shown to people and in JSON: id, kind, state, unit, floor, zone,
+ * place, detector, detectors (how many), cause, rule, flags, fault, first_at, alarm_at, last_at,
  * acknowledged_by, acknowledged_at, silenced_by, silenced_at, reset_by, reset_at, closed_at,
  * false_alarm_by, false_alarm_at, events (how many); times are UTC ms (integers) or NULL. The
  * caller steps and finalizes it. Returns 0 or a negative errno. */

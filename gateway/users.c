@@ -225,3 +225,31 @@ int users_verify(struct store *s, const char *name, const char *password, enum u
         *role = found_role;
         return 0;
 }
+
+int users_get(struct store *s, const char *name, enum users_role *role, char language[3])
+{
+        sqlite3_stmt *st = NULL;
+        int r;
+
+        if (sqlite3_prepare_v2(store_db(s),
+                               "SELECT role, disabled, language FROM desk_user WHERE name = ?1", -1,
+                               &st, NULL) != SQLITE_OK)
+                return store_error(s, "reading a desk account");
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        r = sqlite3_step(st);
+        if (r == SQLITE_DONE) {
+                r = -ENOENT;
+        } else if (r != SQLITE_ROW) {
+                r = store_error(s, "reading a desk account");
+        } else if (sqlite3_column_int(st, 1) != 0) {
+                r = -EACCES;
+        } else if (users_role_parse((const char *)sqlite3_column_text(st, 0), role) < 0) {
+                r = -EIO;
+        } else {
+                snprintf(language, 3, "%s",
+                         strcmp((const char *)sqlite3_column_text(st, 2), "en") == 0 ? "en" : "vi");
+                r = 0;
+        }
+        sqlite3_finalize(st);
+        return r;
+}

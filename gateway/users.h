@@ -71,4 +71,9 @@ int users_list(struct store *s, sqlite3_stmt **st);
  * takes one KDF run, so neither can the time it takes. -ENOMEM or the store's error otherwise. */
 int users_verify(struct store *s, const char *name, const char *password, enum users_role *role);
 
+/* The account @name as it is now: its role and @language ("vi" or "en"). The desk asks on every
+ * request, so a role taken away or an account disabled counts at once, not at the next login.
+ * Returns 0, -ENOENT for no such account, -EACCES for a disabled one, or the store's error. */
+int users_get(struct store *s, const char *name, enum users_role *role, char language[3]);
+
 #endif
