@@ -33,8 +33,11 @@
 #include "web_request.h"
 #include "web_state.h"
 
-#define POLL_US            (200 * 1000ULL)   /* how often the store is checked for commits */
-#define STATUS_MAX_AGE_US  (2 * 1000000ULL)  /* the daemon's status is asked this often */
+#define POLL_US           (200 * 1000ULL)  /* how often the store is checked for commits */
+#define STATUS_MAX_AGE_US (2 * 1000000ULL) /* the daemon's status is asked this often */
+/* sd-event may defer a timer by up to 250 ms unless told otherwise: that would be most of the
+ * second a new alarm has to reach the page. */
+#define TIMER_ACCURACY_US  1000ULL
 #define KEEPALIVE_US       (15 * 1000000ULL) /* a comment on every live stream */
 #define SESSIONS_MAX       64
 #define LIMITER_MAX        256
@@ -580,6 +583,13 @@ static enum MHD_Result logout(struct web *w, struct MHD_Connection *conn, const 
                 return reply_error(w, conn, MHD_HTTP_FORBIDDEN, "a missing or wrong CSRF token");
         log_info("web: %s logged out", session_user(who->session));
         desk_audit(w, who, "logout", json_object());
+        /* The session's other pages go back to the login now, not at the next keepalive. */
+        for (struct stream *c = w->streams; c; c = c->next) {
+                if (strcmp(c->session, session_id(who->session)) == 0) {
+                        stream_event(c, "logout", "{}");
+                        c->ending = true;
+                }
+        }
         session_destroy(w->sessions, session_id(who->session));
         session_cookie(cookie, sizeof(cookie), "", 0);
         return reply_json(w, conn, MHD_HTTP_OK, json_object(), cookie);
@@ -772,7 +782,9 @@ static enum MHD_Result history(struct web *w, struct MHD_Connection *conn, struc
 
                 if (*end || end == v[3] || floor == 0 || floor < -20 || floor > 200) {
                         ret = reply_error(w, conn, MHD_HTTP_BAD_REQUEST,
-                                          "floor is a whole number from -20 to 200, not 0");
+                                          "floor '%s' is not a whole number from -20 to "
+                                          "200 other than 0",
+                                          v[3]);
                         goto out;
                 }
                 f.floor = (int)floor;
@@ -973,6 +985,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         }
 }
 
+/* What libmicrohttpd says is about one connection (a client's TLS quirk, a page closed
+ * mid-stream): the network's noise, not the operator's concern. What stops the server is said
+ * by web_new(). */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
         char text[256];
@@ -980,7 +995,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
         (void)cls;
         vsnprintf(text, sizeof(text), fmt, ap);
         text[strcspn(text, "\n")] = '\0';
-        log_notice("web: %s", text);
+        log_debug("web: %s", text);
 }
 
 /* --- the loop --- */
@@ -1153,11 +1168,13 @@ int web_new(sd_event *event, const struct config *c, struct store *s, struct web
         }
         r = sd_event_add_io(event, &w->io, info->epoll_fd, EPOLLIN, on_io, w);
         if (r >= 0)
-                r = sd_event_add_time(event, &w->mhd_timer, CLOCK_MONOTONIC, 0, 0, on_mhd_timer, w);
+                r = sd_event_add_time(event, &w->mhd_timer, CLOCK_MONOTONIC, 0, TIMER_ACCURACY_US,
+                                      on_mhd_timer, w);
         if (r >= 0)
                 r = sd_event_source_set_enabled(w->mhd_timer, SD_EVENT_OFF);
         if (r >= 0)
-                r = sd_event_add_time_relative(event, &w->poll, CLOCK_MONOTONIC, 0, 0, on_poll, w);
+                r = sd_event_add_time_relative(event, &w->poll, CLOCK_MONOTONIC, 0,
+                                               TIMER_ACCURACY_US, on_poll, w);
         if (r >= 0)
                 r = sd_event_source_set_enabled(w->poll, SD_EVENT_ON);
         if (r >= 0)

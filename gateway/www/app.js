@@ -31,8 +31,10 @@
       'role.manager': 'Quản lý',
       'role.admin': 'Quản trị',
       'daemon.down': 'BỘ GIÁM SÁT KHÔNG CHẠY: báo cháy KHÔNG được theo dõi!',
-      'daemon.down_hint': 'Báo ngay cho kỹ thuật và đi tuần trực tiếp cho đến khi hệ thống chạy lại.',
-      'stream.reconnecting': 'Mất kết nối trực tiếp với gateway, đang kết nối lại… Thông tin trên trang có thể đã cũ.',
+      'daemon.down_hint':
+        'Báo ngay cho kỹ thuật và đi tuần trực tiếp cho đến khi hệ thống chạy lại.',
+      'stream.reconnecting':
+        'Mất kết nối trực tiếp với gateway, đang kết nối lại… Thông tin trên trang có thể đã cũ.',
       'sound.new_alarm': 'CÓ BÁO CHÁY MỚI',
       'sound.ack': 'Đã nghe: tắt chuông',
       'sound.blocked': 'Trình duyệt đang chặn âm thanh: chạm vào trang để bật chuông.',
@@ -55,9 +57,9 @@
       'tab.history': 'Lịch sử',
       'floors.title': 'Sơ đồ tầng',
       'floors.none': 'Chưa có căn hộ nào trong sổ đăng ký.',
-      'floor': 'Tầng {n}',
+      floor: 'Tầng {n}',
       'floor.basement': 'Hầm B{n}',
-      'unit': 'Căn {n}',
+      unit: 'Căn {n}',
       'unit.priority': 'Ưu tiên cứu hộ',
       'unit.priority_short': 'CỨU HỘ',
       'unit.unverified': 'Chưa xác minh',
@@ -124,7 +126,8 @@
       'history.count': '{n} sự kiện',
       'history.truncated': 'Danh sách bị cắt bớt: hãy thu hẹp bộ lọc.',
       'history.none': 'Không có sự kiện nào khớp bộ lọc.',
-      'history.unavailable_audit': 'Không ghi được vào nhật ký kiểm tra, nên không thể xem lịch sử lúc này.',
+      'history.unavailable_audit':
+        'Không ghi được vào nhật ký kiểm tra, nên không thể xem lịch sử lúc này.',
       'state.normal': 'Bình thường',
       'state.pre_alarm': 'Tiền báo cháy',
       'state.alarm': 'Báo cháy',
@@ -186,7 +189,8 @@
       'role.admin': 'Administrator',
       'daemon.down': 'THE ALARM DAEMON IS NOT RUNNING: alarms are NOT being watched!',
       'daemon.down_hint': 'Call the technician now and patrol in person until it runs again.',
-      'stream.reconnecting': 'Live connection to the gateway lost, reconnecting… What the page shows may be out of date.',
+      'stream.reconnecting':
+        'Live connection to the gateway lost, reconnecting… What the page shows may be out of date.',
       'sound.new_alarm': 'NEW ALARM',
       'sound.ack': 'Acknowledge sound',
       'sound.blocked': 'The browser is blocking sound: tap the page to let the tone play.',
@@ -209,9 +213,9 @@
       'tab.history': 'History',
       'floors.title': 'Floors',
       'floors.none': 'The registry has no units yet.',
-      'floor': 'Floor {n}',
+      floor: 'Floor {n}',
       'floor.basement': 'Basement B{n}',
-      'unit': 'Unit {n}',
+      unit: 'Unit {n}',
       'unit.priority': 'Priority rescue',
       'unit.priority_short': 'RESCUE',
       'unit.unverified': 'Not verified',
@@ -241,7 +245,8 @@
       'col.fault': 'Fault',
       'incidents.title': 'Open incidents',
       'incidents.none': 'No open alarms or pre-alarms.',
-      'incidents.view_only': 'View-only account: acknowledging, silencing and resetting are not available.',
+      'incidents.view_only':
+        'View-only account: acknowledging, silencing and resetting are not available.',
       'incident.since': 'Detected',
       'incident.at': 'at {t}',
       'incident.place': 'Place',
@@ -278,7 +283,8 @@
       'history.count': '{n} incidents',
       'history.truncated': 'The list is truncated: narrow the filters.',
       'history.none': 'No incident matches the filters.',
-      'history.unavailable_audit': 'The look cannot be recorded in the audit log, so the history is not available now.',
+      'history.unavailable_audit':
+        'The look cannot be recorded in the audit log, so the history is not available now.',
       'state.normal': 'Normal',
       'state.pre_alarm': 'Pre-alarm',
       'state.alarm': 'Alarm',
@@ -323,11 +329,28 @@
   };
   const LANGS = ['vi', 'en'];
   // The states the page knows how to colour; anything else is shown as `unknown`.
-  const STATES = ['normal', 'pre_alarm', 'alarm', 'acknowledged', 'silenced', 'fault',
-    'disabled', 'test', 'unknown'];
-  const OCCUPANTS = ['verified', 'bedridden', 'mobility_impaired', 'elderly', 'infant',
-    'needs_oxygen'];
+  const STATES = [
+    'normal',
+    'pre_alarm',
+    'alarm',
+    'acknowledged',
+    'silenced',
+    'fault',
+    'disabled',
+    'test',
+    'unknown',
+  ];
+  const OCCUPANTS = [
+    'verified',
+    'bedridden',
+    'mobility_impaired',
+    'elderly',
+    'infant',
+    'needs_oxygen',
+  ];
   const NOT_HEARD = ['silent', 'offline'];
+  // The states of an open incident, each with its own look.
+  const INCIDENT_STATES = ['open', 'acknowledged', 'silenced'];
   const STREAM_RETRY_MS = 3000;
   const TESTID_VERB = { acknowledge: 'ack', silence: 'silence', reset: 'reset' };
 
@@ -335,20 +358,20 @@
 
   const app = {
     lang: 'vi',
-    me: null,           // /api/me
-    state: null,        // the latest state
-    offset: 0,          // the gateway's clock minus this browser's, at the state's receipt
+    me: null, // /api/me
+    state: null, // the latest state
+    offset: 0, // the gateway's clock minus this browser's, at the state's receipt
     tab: 'now',
-    openUnit: null,     // the address id whose detail is shown
-    confirming: null,   // the incident id whose false-alarm reset awaits confirmation
-    busy: new Set(),    // "ID/VERB" actions under way
-    stream: null,
-    streamRetry: null,
+    openUnit: null, // the address id whose detail is shown
+    confirming: null, // the incident id whose false-alarm reset awaits confirmation
+    busy: new Set(), // "ID/VERB" actions under way
+    stream: null, // the EventSource of /api/events
+    stateFromStream: false, // a state came over the stream (newer than GET /api/state's)
+    streamRetry: null, // the timer of the next attempt after the stream was refused
     lastRecheck: 0,
-    loginWaitUntil: 0,
-    loginTimer: null,
-    tickers: [],        // {el, at, ago}: durations redrawn every second
-    sound: null,
+    loginWaitUntil: 0, // Date.now() after which a login may be tried again (429)
+    messageTimer: null,
+    tickers: [], // {el, at, ago}: durations redrawn every second
   };
 
   const $ = (id) => document.getElementById(id);
@@ -356,7 +379,8 @@
   function t(key, vars) {
     const table = WORDS[app.lang] || WORDS.vi;
     let text = Object.prototype.hasOwnProperty.call(table, key) ? table[key] : null;
-    if (text === null) text = Object.prototype.hasOwnProperty.call(WORDS.en, key) ? WORDS.en[key] : key;
+    if (text === null)
+      text = Object.prototype.hasOwnProperty.call(WORDS.en, key) ? WORDS.en[key] : key;
     if (vars) {
       text = text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
     }
@@ -465,7 +489,7 @@
   // --- the network ---------------------------------------------------------------------------
 
   // One request to the interface: returns {status, body, headers}; status 0 when the gateway
-  // could not be reached. A 401 anywhere but the login means the session is gone.
+  // could not be reached. @fields, when given, go as a urlencoded body.
   async function request(method, path, fields, extraHeaders) {
     const headers = Object.assign({ Accept: 'application/json' }, extraHeaders || {});
     const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
@@ -569,7 +593,10 @@
 
   function enter(me) {
     app.me = me;
-    setLanguage(storedLanguage(me.user) || (LANGS.includes(me.language) ? me.language : 'vi'), false);
+    setLanguage(
+      storedLanguage(me.user) || (LANGS.includes(me.language) ? me.language : 'vi'),
+      false,
+    );
     $('me-user').textContent = str(me.user);
     $('me-role').textContent = word('role', me.role);
     show($('view-only'), !me.may_act);
@@ -617,7 +644,8 @@
     $('login-password').value = '';
     if (got.status === 429) {
       let wait = got.body && Number(got.body.retry_after_s);
-      if (!Number.isFinite(wait) || wait <= 0) wait = Number(got.headers && got.headers.get('Retry-After'));
+      if (!Number.isFinite(wait) || wait <= 0)
+        wait = Number(got.headers && got.headers.get('Retry-After'));
       if (!Number.isFinite(wait) || wait <= 0) wait = 1;
       app.loginWaitUntil = Date.now() + Math.ceil(wait) * 1000;
       error.dataset.status = '429';
@@ -726,8 +754,10 @@
   function render() {
     if (!app.me || !app.state) return;
     const state = app.state;
-    const focused = document.activeElement && document.activeElement.dataset
-      ? document.activeElement.dataset.testid : null;
+    const focused =
+      document.activeElement && document.activeElement.dataset
+        ? document.activeElement.dataset.testid
+        : null;
     app.tickers = [];
     renderHeader(state);
     renderStatus(state);
@@ -740,7 +770,8 @@
     const alarms = (state.incidents || []).filter((i) => i && i.kind === 'alarm');
     sound.update(alarms.map((i) => i.id));
     const counts = state.counts || {};
-    document.title = (counts.alarm ? `(${counts.alarm}) ${t('state.alarm')} — ` : '') + t('app.title');
+    document.title =
+      (counts.alarm ? `(${counts.alarm}) ${t('state.alarm')} — ` : '') + t('app.title');
     if (focused) {
       const again = document.querySelector(`[data-testid="${CSS.escape(focused)}"]`);
       if (again && again !== document.activeElement) again.focus({ preventScroll: true });
@@ -778,28 +809,52 @@
     const uplink = link(state.uplink);
     const outbox = state.outbox || {};
     const counts = state.counts || {};
-    const last = typeof outbox.last_delivery_at === 'number'
-      ? since(outbox.last_delivery_at, true, 'status-last-delivery-value') : t('status.never');
+    const last =
+      typeof outbox.last_delivery_at === 'number'
+        ? since(outbox.last_delivery_at, true, 'status-last-delivery-value')
+        : t('status.never');
     bar.replaceChildren(
-      statusItem('status-daemon', t('status.daemon'),
-        running ? t('status.running') : t('status.not_running'), running ? 'ok' : 'bad'),
+      statusItem(
+        'status-daemon',
+        t('status.daemon'),
+        running ? t('status.running') : t('status.not_running'),
+        running ? 'ok' : 'bad',
+      ),
       statusItem('status-broker', t('status.broker'), broker[0], broker[1]),
       statusItem('status-uplink', t('status.uplink'), uplink[0], uplink[1]),
-      statusItem('status-outbox', t('status.outbox'), str(outbox.pending ?? '—'),
-        outbox.pending > 0 ? 'warn' : 'neutral'),
+      statusItem(
+        'status-outbox',
+        t('status.outbox'),
+        str(outbox.pending ?? '—'),
+        outbox.pending > 0 ? 'warn' : 'neutral',
+      ),
       statusItem('status-last-delivery', t('status.last_delivery'), last, 'neutral'),
-      statusItem('count-alarm', t('status.alarms'), str(counts.alarm ?? 0),
-        counts.alarm > 0 ? 'alarm' : 'neutral'),
-      statusItem('count-pre-alarm', t('status.pre_alarms'), str(counts.pre_alarm ?? 0),
-        counts.pre_alarm > 0 ? 'pre_alarm' : 'neutral'),
-      statusItem('count-fault', t('status.faults'), str(counts.fault ?? 0),
-        counts.fault > 0 ? 'fault' : 'neutral'));
+      statusItem(
+        'count-alarm',
+        t('status.alarms'),
+        str(counts.alarm ?? 0),
+        counts.alarm > 0 ? 'alarm' : 'neutral',
+      ),
+      statusItem(
+        'count-pre-alarm',
+        t('status.pre_alarms'),
+        str(counts.pre_alarm ?? 0),
+        counts.pre_alarm > 0 ? 'pre_alarm' : 'neutral',
+      ),
+      statusItem(
+        'count-fault',
+        t('status.faults'),
+        str(counts.fault ?? 0),
+        counts.fault > 0 ? 'fault' : 'neutral',
+      ),
+    );
   }
 
   function stateBadge(value, testid) {
     const key = stateKey(value);
-    return el('span', { class: `state state-${key}`, testid, data: { state: key } },
-      [word('state', value || 'unknown')]);
+    return el('span', { class: `state state-${key}`, testid, data: { state: key } }, [
+      word('state', value || 'unknown'),
+    ]);
   }
 
   function floorName(floor) {
@@ -829,10 +884,13 @@
     const list = $('incidents');
     const incidents = Array.isArray(state.incidents) ? state.incidents : [];
     if (!incidents.length) {
-      list.replaceChildren(el('p', { class: 'empty', testid: 'incidents-none', text: t('incidents.none') }));
+      list.replaceChildren(
+        el('p', { class: 'empty', testid: 'incidents-none', text: t('incidents.none') }),
+      );
       return;
     }
-    if (app.confirming !== null && !incidents.some((i) => i.id === app.confirming)) app.confirming = null;
+    if (app.confirming !== null && !incidents.some((i) => i.id === app.confirming))
+      app.confirming = null;
     list.replaceChildren(...incidents.map(incidentCard));
   }
 
@@ -840,14 +898,16 @@
     const id = str(inc.id);
     const kind = stateKey(inc.kind);
     const card = el('article', {
-      class: `incident incident-${kind}`, testid: `incident-${id}`,
+      class: `incident incident-${kind}`,
+      testid: `incident-${id}`,
       data: { kind: str(inc.kind), state: str(inc.state), id },
     });
     const head = el('div', { class: 'incident-head' }, [
       el('span', { class: `kind kind-${kind}`, text: word('kind', inc.kind) }),
       el('span', {
-        class: `istate istate-${['open', 'acknowledged', 'silenced'].includes(inc.state) ? inc.state : 'other'}`,
-        testid: `istate-${id}`, text: word('state', inc.state),
+        class: `istate istate-${INCIDENT_STATES.includes(inc.state) ? inc.state : 'other'}`,
+        testid: `istate-${id}`,
+        text: word('state', inc.state),
       }),
       inc.priority_rescue ? el('span', { class: 'badge rescue', text: t('unit.priority') }) : null,
       el('span', { class: 'incident-id mono', text: `#${id}` }),
@@ -855,17 +915,25 @@
     const firstAt = typeof inc.first_at === 'number' ? inc.first_at : null;
     const sinceText = el('span', {}, [
       since(firstAt, false, `since-${id}`),
-      firstAt !== null ? el('span', { class: 'muted', text: ` (${t('incident.at', { t: clock(firstAt) })})` }) : null,
+      firstAt !== null
+        ? el('span', { class: 'muted', text: ` (${t('incident.at', { t: clock(firstAt) })})` })
+        : null,
     ]);
     const facts = el('dl', { class: 'incident-facts' }, [
       field(t('incident.place'), placeText(inc), `place-${id}`),
       field(t('incident.since'), sinceText),
       field(t('incident.cause'), str(inc.cause) || '—'),
       field(t('incident.detector'), str(inc.detector) || '—'),
-      field(t('incident.acknowledged_by'), str(inc.acknowledged_by) || t('incident.nobody'),
-        `acknowledged-by-${id}`),
-      field(t('incident.silenced_by'), str(inc.silenced_by) || t('incident.nobody'),
-        `silenced-by-${id}`),
+      field(
+        t('incident.acknowledged_by'),
+        str(inc.acknowledged_by) || t('incident.nobody'),
+        `acknowledged-by-${id}`,
+      ),
+      field(
+        t('incident.silenced_by'),
+        str(inc.silenced_by) || t('incident.nobody'),
+        `silenced-by-${id}`,
+      ),
     ]);
     card.append(head, facts);
     if (app.me && app.me.may_act) card.append(actions(inc));
@@ -875,11 +943,17 @@
   function actionButton(inc, verb, label, cls, fields) {
     const id = str(inc.id);
     const key = `${id}/${verb}`;
-    return el('button', {
-      type: 'button', class: `act ${cls}`, testid: `${fields ? 'confirm-false-alarm' : TESTID_VERB[verb]}-${id}`,
-      disabled: app.busy.has(key),
-      onclick: () => act(inc.id, verb, fields),
-    }, [app.busy.has(key) ? t('act.sending') : label]);
+    return el(
+      'button',
+      {
+        type: 'button',
+        class: `act ${cls}`,
+        testid: `${fields ? 'confirm-false-alarm' : TESTID_VERB[verb]}-${id}`,
+        disabled: app.busy.has(key),
+        onclick: () => act(inc.id, verb, fields),
+      },
+      [app.busy.has(key) ? t('act.sending') : label],
+    );
   }
 
   function actions(inc) {
@@ -888,19 +962,42 @@
     if (app.confirming === inc.id) {
       row.append(
         actionButton(inc, 'reset', t('act.confirm_false'), 'danger', { false_alarm: '1' }),
-        el('button', {
-          type: 'button', class: 'act secondary', testid: `cancel-false-alarm-${id}`,
-          onclick: () => { app.confirming = null; render(); },
-        }, [t('act.cancel')]));
+        el(
+          'button',
+          {
+            type: 'button',
+            class: 'act secondary',
+            testid: `cancel-false-alarm-${id}`,
+            onclick: () => {
+              app.confirming = null;
+              render();
+            },
+          },
+          [t('act.cancel')],
+        ),
+      );
       return row;
     }
-    if (inc.state === 'open') row.append(actionButton(inc, 'acknowledge', t('act.acknowledge'), 'primary'));
-    if (inc.state !== 'silenced') row.append(actionButton(inc, 'silence', t('act.silence'), 'warn'));
+    if (inc.state === 'open')
+      row.append(actionButton(inc, 'acknowledge', t('act.acknowledge'), 'primary'));
+    if (inc.state !== 'silenced')
+      row.append(actionButton(inc, 'silence', t('act.silence'), 'warn'));
     row.append(actionButton(inc, 'reset', t('act.reset'), 'secondary'));
-    row.append(el('button', {
-      type: 'button', class: 'act secondary', testid: `false-alarm-${id}`,
-      onclick: () => { app.confirming = inc.id; render(); },
-    }, [t('act.reset_false')]));
+    row.append(
+      el(
+        'button',
+        {
+          type: 'button',
+          class: 'act secondary',
+          testid: `false-alarm-${id}`,
+          onclick: () => {
+            app.confirming = inc.id;
+            render();
+          },
+        },
+        [t('act.reset_false')],
+      ),
+    );
     return row;
   }
 
@@ -910,8 +1007,12 @@
     if (app.busy.has(key)) return;
     app.busy.add(key);
     render();
-    const got = await request('POST', `/api/incidents/${encodeURIComponent(id)}/${verb}`,
-      fields || {}, { 'X-CSRF-Token': app.me.csrf });
+    const got = await request(
+      'POST',
+      `/api/incidents/${encodeURIComponent(id)}/${verb}`,
+      fields || {},
+      { 'X-CSRF-Token': app.me.csrf },
+    );
     app.busy.delete(key);
     if (verb === 'reset') app.confirming = null;
     if (got.status === 401) {
@@ -941,13 +1042,17 @@
     const faults = Array.isArray(state.faults) ? state.faults : [];
     const notHeard = faults.filter((f) => NOT_HEARD.includes(f.fault));
     const other = faults.filter((f) => !NOT_HEARD.includes(f.fault));
-    const group = (title, items, testid) => el('div', { class: 'fault-group', testid }, [
-      el('h3', { text: `${title} (${items.length})` }),
-      items.length ? el('ul', { class: 'faults' }, items.map(faultItem))
-        : el('p', { class: 'empty', text: t('faults.none') }),
-    ]);
-    $('faults').replaceChildren(group(t('faults.not_heard'), notHeard, 'faults-not-heard'),
-      group(t('faults.other'), other, 'faults-other'));
+    const group = (title, items, testid) =>
+      el('div', { class: 'fault-group', testid }, [
+        el('h3', { text: `${title} (${items.length})` }),
+        items.length
+          ? el('ul', { class: 'faults' }, items.map(faultItem))
+          : el('p', { class: 'empty', text: t('faults.none') }),
+      ]);
+    $('faults').replaceChildren(
+      group(t('faults.not_heard'), notHeard, 'faults-not-heard'),
+      group(t('faults.other'), other, 'faults-other'),
+    );
   }
 
   function faultItem(f) {
@@ -960,7 +1065,10 @@
       ]),
       el('div', { class: 'fault-body' }, [
         el('span', { text: str(f.cause) }),
-        el('span', { class: 'muted' }, [' · ', since(typeof f.first_at === 'number' ? f.first_at : null, true)]),
+        el('span', { class: 'muted' }, [
+          ' · ',
+          since(typeof f.first_at === 'number' ? f.first_at : null, true),
+        ]),
       ]),
     ]);
   }
@@ -969,8 +1077,11 @@
     const legend = $('legend');
     if (legend.dataset.lang === app.lang) return;
     legend.dataset.lang = app.lang;
-    legend.replaceChildren(...['alarm', 'pre_alarm', 'fault', 'test', 'disabled', 'normal', 'unknown']
-      .map((s) => el('span', { class: `state state-${s}`, text: t(`state.${s}`) })));
+    legend.replaceChildren(
+      ...['alarm', 'pre_alarm', 'fault', 'test', 'disabled', 'normal', 'unknown'].map((s) =>
+        el('span', { class: `state state-${s}`, text: t(`state.${s}`) }),
+      ),
+    );
   }
 
   function renderFloors(state) {
@@ -981,41 +1092,76 @@
       return;
     }
     const rows = [];
+    // A building with many units a floor gets smaller tiles, so more of it fits on a screen.
+    const widest = Math.max(0, ...floors.map((f) => (Array.isArray(f.units) ? f.units.length : 0)));
+    box.classList.toggle('dense', widest > 10);
     for (const floor of floors) {
       const units = Array.isArray(floor.units) ? floor.units : [];
-      rows.push(el('div', { class: 'floor', testid: `floor-${str(floor.floor)}` }, [
-        el('div', { class: 'floor-name', text: floorName(floor.floor) }),
-        el('div', { class: 'units' }, units.map(unitTile)),
-      ]));
+      const worst = worstState(units.map((u) => u.state));
+      rows.push(
+        el('div', { class: 'floor', testid: `floor-${str(floor.floor)}`, data: { state: worst } }, [
+          el('div', { class: `floor-name floor-${worst}`, text: floorName(floor.floor) }),
+          el('div', { class: 'units' }, units.map(unitTile)),
+        ]),
+      );
       const open = units.find((u) => u.id === app.openUnit);
       if (open) rows.push(unitDetail(open, floor.floor));
     }
     box.replaceChildren(...rows);
   }
 
+  // The state that matters most among @states, for a floor's label.
+  function worstState(states) {
+    const order = [
+      'alarm',
+      'acknowledged',
+      'silenced',
+      'pre_alarm',
+      'fault',
+      'test',
+      'disabled',
+      'unknown',
+      'normal',
+    ];
+    const keys = states.map(stateKey);
+    return order.find((s) => keys.includes(s)) || 'normal';
+  }
+
   function unitTile(unit) {
     const key = stateKey(unit.state);
     const id = str(unit.id);
-    const tile = el('button', {
-      type: 'button',
-      class: `tile state-${key}${unit.priority_rescue ? ' rescue' : ''}${app.openUnit === unit.id ? ' open' : ''}`,
-      testid: `unit-${id}`,
-      data: { state: key, unit: id },
-      'aria-expanded': app.openUnit === unit.id ? 'true' : 'false',
-      title: `${t('unit', { n: str(unit.number) })}: ${word('state', unit.state)}`,
-      onclick: () => {
-        app.openUnit = app.openUnit === unit.id ? null : unit.id;
-        render();
+    const open = app.openUnit === unit.id;
+    const tile = el(
+      'button',
+      {
+        type: 'button',
+        class: ['tile', `state-${key}`, unit.priority_rescue ? 'rescue' : '', open ? 'open' : '']
+          .filter(Boolean)
+          .join(' '),
+        testid: `unit-${id}`,
+        data: { state: key, unit: id },
+        'aria-expanded': open ? 'true' : 'false',
+        title: `${t('unit', { n: str(unit.number) })}: ${word('state', unit.state)}`,
+        onclick: () => {
+          app.openUnit = app.openUnit === unit.id ? null : unit.id;
+          render();
+        },
       },
-    }, [
-      el('span', { class: 'tile-top' }, [
-        el('span', { class: 'tile-number', text: str(unit.number) }),
-        unit.priority_rescue ? el('span', {
-          class: 'tile-rescue', testid: `rescue-${id}`, text: t('unit.priority_short'), title: t('unit.priority'),
-        }) : null,
-      ]),
-      el('span', { class: 'tile-state', text: word('state', unit.state || 'unknown') }),
-    ]);
+      [
+        el('span', { class: 'tile-top' }, [
+          el('span', { class: 'tile-number', text: str(unit.number) }),
+          unit.priority_rescue
+            ? el('span', {
+                class: 'tile-rescue',
+                testid: `rescue-${id}`,
+                text: t('unit.priority_short'),
+                title: t('unit.priority'),
+              })
+            : null,
+        ]),
+        el('span', { class: 'tile-state', text: word('state', unit.state || 'unknown') }),
+      ],
+    );
     return tile;
   }
 
@@ -1026,31 +1172,61 @@
       el('div', { class: 'unit-detail-head' }, [
         el('h3', { text: `${t('unit', { n: str(unit.number) })} · ${floorName(floor)}` }),
         stateBadge(unit.state),
-        unit.priority_rescue ? el('span', { class: 'badge rescue', text: t('unit.priority') }) : null,
-        unit.verified === false ? el('span', { class: 'badge warn', text: t('unit.unverified') }) : null,
+        unit.priority_rescue
+          ? el('span', { class: 'badge rescue', text: t('unit.priority') })
+          : null,
+        unit.verified === false
+          ? el('span', { class: 'badge warn', text: t('unit.unverified') })
+          : null,
         el('span', { class: 'mono muted', text: str(unit.id) }),
-        el('button', {
-          type: 'button', class: 'secondary close', testid: 'detail-close',
-          onclick: () => { app.openUnit = null; render(); },
-        }, [t('unit.close')]),
+        el(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary close',
+            testid: 'detail-close',
+            onclick: () => {
+              app.openUnit = null;
+              render();
+            },
+          },
+          [t('unit.close')],
+        ),
       ]),
       el('div', { class: 'unit-detail-body' }, [
         el('div', {}, [
           el('h4', { text: t('unit.occupants') }),
-          el('dl', { class: 'occupants', testid: 'occupants' }, OCCUPANTS.map((name) => el('div', {
-            class: `occupant${occupants[name] > 0 && name !== 'verified' ? ' flagged' : ''}`,
-          }, [
-            el('dt', { text: t(`occ.${name}`) }),
-            el('dd', { testid: `occupants-${name}`, text: str(occupants[name] ?? 0) }),
-          ]))),
+          el(
+            'dl',
+            { class: 'occupants', testid: 'occupants' },
+            OCCUPANTS.map((name) =>
+              el(
+                'div',
+                {
+                  class: `occupant${occupants[name] > 0 && name !== 'verified' ? ' flagged' : ''}`,
+                },
+                [
+                  el('dt', { text: t(`occ.${name}`) }),
+                  el('dd', { testid: `occupants-${name}`, text: str(occupants[name] ?? 0) }),
+                ],
+              ),
+            ),
+          ),
         ]),
         el('div', {}, [
           el('h4', { text: t('unit.detectors') }),
-          table(['col.id', 'col.kind', 'col.location', 'col.state'], detectors.map((d) => ({
-            testid: `detector-${str(d.id)}`,
-            cells: [el('span', { class: 'mono', text: str(d.id) }), word('kind', d.kind),
-              str(d.location) || '—', stateBadge(d.state)],
-          }))),
+          table(
+            ['col.id', 'col.kind', 'col.location', 'col.state'],
+            detectors.map((d) => ({
+              testid: `detector-${str(d.id)}`,
+              cells: [
+                el('span', { class: 'mono', text: str(d.id) }),
+                word('kind', d.kind),
+                str(d.location) || '—',
+                stateBadge(d.state),
+              ],
+            })),
+          ),
         ]),
       ]),
     ]);
@@ -1058,24 +1234,49 @@
 
   function table(columns, rows, testid) {
     return el('table', { class: 'table', testid }, [
-      el('thead', {}, [el('tr', {}, columns.map((c) => el('th', { scope: 'col', text: t(c) })))]),
-      el('tbody', {}, rows.map((row) => el('tr', { testid: row.testid, class: row.class },
-        row.cells.map((cell) => el('td', {}, [typeof cell === 'string' ? cell : cell]))))),
+      el('thead', {}, [
+        el(
+          'tr',
+          {},
+          columns.map((c) => el('th', { scope: 'col', text: t(c) })),
+        ),
+      ]),
+      el(
+        'tbody',
+        {},
+        rows.map((row) =>
+          el(
+            'tr',
+            { testid: row.testid, class: row.class },
+            row.cells.map((cell) => el('td', {}, [typeof cell === 'string' ? cell : cell])),
+          ),
+        ),
+      ),
     ]);
   }
 
   function renderCommon(state) {
     const common = Array.isArray(state.common) ? state.common : [];
-    $('common').replaceChildren(common.length
-      ? table(['col.id', 'col.kind', 'col.floor', 'col.zone', 'col.location', 'col.state'],
-        common.map((d) => ({
-          testid: `common-${str(d.id)}`,
-          class: `row-${stateKey(d.state)}`,
-          cells: [el('span', { class: 'mono', text: str(d.id) }), word('kind', d.kind),
-            typeof d.floor === 'number' ? floorName(d.floor) : '—', str(d.zone) || '—',
-            str(d.location) || '—', stateBadge(d.state)],
-        })), 'common-table')
-      : el('p', { class: 'empty', text: t('common.none') }));
+    $('common').replaceChildren(
+      common.length
+        ? table(
+            ['col.id', 'col.kind', 'col.floor', 'col.zone', 'col.location', 'col.state'],
+            common.map((d) => ({
+              testid: `common-${str(d.id)}`,
+              class: `row-${stateKey(d.state)}`,
+              cells: [
+                el('span', { class: 'mono', text: str(d.id) }),
+                word('kind', d.kind),
+                typeof d.floor === 'number' ? floorName(d.floor) : '—',
+                str(d.zone) || '—',
+                str(d.location) || '—',
+                stateBadge(d.state),
+              ],
+            })),
+            'common-table',
+          )
+        : el('p', { class: 'empty', text: t('common.none') }),
+    );
   }
 
   // --- tabs ----------------------------------------------------------------------------------
@@ -1101,8 +1302,10 @@
 
   function fillSelect(select, choices) {
     const current = select.value;
-    select.replaceChildren(option('', t('history.any'), current === ''),
-      ...choices.map(([value, label]) => option(value, label, value === current)));
+    select.replaceChildren(
+      option('', t('history.any'), current === ''),
+      ...choices.map(([value, label]) => option(value, label, value === current)),
+    );
   }
 
   function fillHistoryChoices() {
@@ -1121,11 +1324,21 @@
       if (typeof d.floor === 'number') floorNumbers.add(d.floor);
     }
     fillSelect($('history-unit'), units);
-    fillSelect($('history-floor'), [...floorNumbers].filter((f) => typeof f === 'number')
-      .sort((a, b) => b - a).map((f) => [String(f), floorName(f)]));
-    fillSelect($('history-kind'), ['alarm', 'pre_alarm', 'fault'].map((k) => [k, word('kind', k)]));
-    fillSelect($('history-state'), ['open', 'acknowledged', 'silenced', 'closed']
-      .map((s) => [s, word('state', s)]));
+    fillSelect(
+      $('history-floor'),
+      [...floorNumbers]
+        .filter((f) => typeof f === 'number')
+        .sort((a, b) => b - a)
+        .map((f) => [String(f), floorName(f)]),
+    );
+    fillSelect(
+      $('history-kind'),
+      ['alarm', 'pre_alarm', 'fault'].map((k) => [k, word('kind', k)]),
+    );
+    fillSelect(
+      $('history-state'),
+      ['open', 'acknowledged', 'silenced', 'closed'].map((s) => [s, word('state', s)]),
+    );
     const list = $('history-detectors');
     if (list.childElementCount !== detectors.length) {
       list.replaceChildren(...detectors.map((d) => el('option', { value: d })));
@@ -1160,8 +1373,10 @@
       summary.textContent = '';
       $('history-table').replaceChildren();
       error.dataset.status = String(got.status);
-      error.textContent = got.status === 503 ? `${t('history.unavailable_audit')} (${errorText(got.status, got.body)})`
-        : errorText(got.status, got.body);
+      error.textContent =
+        got.status === 503
+          ? `${t('history.unavailable_audit')} (${errorText(got.status, got.body)})`
+          : errorText(got.status, got.body);
       show(error, true);
       return undefined;
     }
@@ -1169,21 +1384,42 @@
     summary.textContent = rows.length ? t('history.count', { n: rows.length }) : t('history.none');
     if (got.body.truncated) summary.textContent += ` ${t('history.truncated')}`;
     summary.dataset.count = String(rows.length);
-    const columns = ['col.id', 'col.kind', 'col.state', 'col.unit', 'col.floor', 'col.detector',
-      'col.cause', 'col.first_at', 'col.closed_at', 'col.acknowledged_by'];
+    const columns = [
+      'col.id',
+      'col.kind',
+      'col.state',
+      'col.unit',
+      'col.floor',
+      'col.detector',
+      'col.cause',
+      'col.first_at',
+      'col.closed_at',
+      'col.acknowledged_by',
+    ];
     const unitNumbers = new Map();
     for (const floor of (app.state && app.state.floors) || []) {
       for (const unit of floor.units || []) unitNumbers.set(unit.id, unit.number);
     }
-    $('history-table').replaceChildren(...table(columns, rows.map((r) => ({
-      testid: `hrow-${str(r.id)}`,
-      cells: [str(r.id), word('kind', r.kind), word('state', r.state),
-        str(unitNumbers.get(r.unit) || r.unit) || '—',
-        typeof r.floor === 'number' ? floorName(r.floor) : '—',
-        str(r.detector) || '—',
-        r.fault ? `${word('fault', r.fault)}: ${str(r.cause)}` : str(r.cause),
-        dateTime(r.first_at), dateTime(r.closed_at), str(r.acknowledged_by) || '—'],
-    }))).children);
+    $('history-table').replaceChildren(
+      ...table(
+        columns,
+        rows.map((r) => ({
+          testid: `hrow-${str(r.id)}`,
+          cells: [
+            str(r.id),
+            word('kind', r.kind),
+            word('state', r.state),
+            str(unitNumbers.get(r.unit) || r.unit) || '—',
+            typeof r.floor === 'number' ? floorName(r.floor) : '—',
+            str(r.detector) || '—',
+            r.fault ? `${word('fault', r.fault)}: ${str(r.cause)}` : str(r.cause),
+            dateTime(r.first_at),
+            dateTime(r.closed_at),
+            str(r.acknowledged_by) || '—',
+          ],
+        })),
+      ).children,
+    );
     return undefined;
   }
 
@@ -1296,7 +1532,8 @@
     },
 
     showBlocked() {
-      const blocked = document.body.dataset.sound === 'on' && (!this.ctx || this.ctx.state !== 'running');
+      const blocked =
+        document.body.dataset.sound === 'on' && (!this.ctx || this.ctx.state !== 'running');
       show($('sound-blocked'), blocked);
       document.body.dataset.audio = this.ctx ? this.ctx.state : 'none';
     },
@@ -1323,7 +1560,10 @@
     // Any touch lets a suspended audio context play (browsers' autoplay rules).
     document.addEventListener('pointerdown', () => {
       if (sound.ctx && sound.ctx.state === 'suspended') {
-        sound.ctx.resume().then(() => sound.showBlocked(), () => {});
+        sound.ctx.resume().then(
+          () => sound.showBlocked(),
+          () => {},
+        );
       }
     });
     setInterval(tick, 1000);

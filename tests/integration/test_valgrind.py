@@ -113,5 +113,70 @@ class MemcheckWithBroker(unittest.TestCase):
             gw.cleanup()
 
 
+class MemcheckWeb(unittest.TestCase):
+    """The desk's page under memcheck, over TLS, beside a plain daemon: a login, the state, the
+    start of a live stream, an acknowledgement, the history as JSON and CSV, bad requests, a
+    logout and a clean stop."""
+
+    def test_web_main_paths_are_clean(self):
+        from broker import Broker, make_ca_and_server_cert
+        from test_web import PASSWORD, Web
+
+        broker = Broker()
+        gw = fgtest.Gateway(broker_port=broker.port)
+        daemon = web = None
+        try:
+            make_ca_and_server_cert(gw.dir)
+            port = fgtest.free_port()
+            gw.config.write_text(gw.config.read_text() +
+                                 f"[web]\nlisten = 127.0.0.1:{port}\n"
+                                 f"certfile = {gw.dir / 'server.pem'}\n"
+                                 f"keyfile = {gw.dir / 'server.key'}\n"
+                                 f"root = {fgtest.ROOT / 'gateway' / 'www'}\n")
+            gw.firegate("import", gw.bundle(floors=2, units_per_floor=2), check=0)
+            gw.firegate("user", "add", "guard", "--role", "manager", input=PASSWORD + "\n",
+                        check=0)
+            daemon = fgtest.Daemon(gw)
+            daemon.wait_for("connected")
+            web = Web(gw, port, cafile=gw.dir / "ca.pem", prefix=MEMCHECK, timeout=120)
+            status, _, me, cookie = web.login("guard")
+            self.assertEqual(status, 200, me)
+            broker.publish("stat/apt_1_02_heat/RESULT", '{"Switch1":{"Action":"ON"}}')
+            daemon.wait_for("alarm f1-u02-heat")
+            status, _, state = web.json("GET", "/api/state", cookie=cookie, timeout=60)
+            self.assertEqual(status, 200)
+            conn = web.connection()
+            conn.timeout = 60
+            conn.request("GET", "/api/events", headers={"Cookie": cookie})
+            resp = conn.getresponse()
+            self.assertEqual(resp.status, 200)
+            self.assertTrue(resp.readline().startswith(b"retry:"))
+            conn.close()
+            alarm = [i for i in state["incidents"] if i["kind"] == "alarm"][0]["id"]
+            status, _, answer = web.json("POST", f"/api/incidents/{alarm}/acknowledge",
+                                         cookie=cookie, csrf=me["csrf"], timeout=60)
+            self.assertEqual(status, 200, answer)
+            for path in ("/api/history?kind=alarm", "/api/history?format=csv",
+                         "/api/history?floor=x", "/", "/nothing"):
+                web.request("GET", path, cookie=cookie, timeout=60)
+            web.request("POST", f"/api/incidents/{alarm}/silence", body="x" * 5000,
+                        cookie=cookie, csrf=me["csrf"], timeout=60)
+            web.request("POST", "/api/login", body={"user": "guard", "password": "wrong-one"},
+                        timeout=60)
+            web.request("POST", "/api/logout", cookie=cookie, csrf=me["csrf"], timeout=60)
+            web.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(web.proc.wait(timeout=120), 0, "".join(web.said))
+            time.sleep(0.2)
+            said = "".join(web.said)
+            self.assertNotIn("==", said, said)
+        finally:
+            if web and web.proc.poll() is None:
+                web.proc.kill()
+            if daemon:
+                daemon.stop()
+            broker.cleanup()
+            gw.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -44,19 +44,21 @@ class Web:
     """firegate web, its stderr read on a thread, and an HTTPS client that checks its
     certificate against the test's CA."""
 
-    def __init__(self, gw, port, cafile=None):
+    def __init__(self, gw, port, cafile=None, prefix=(), timeout=15):
         self.port = port
         self.context = None
         if cafile:
             self.context = ssl.create_default_context(cafile=str(cafile))
-        self.proc = subprocess.Popen([fgtest.BIN, "--config", str(gw.config), "web"],
+        self.proc = subprocess.Popen([*prefix, fgtest.BIN, "--config", str(gw.config), "web"],
                                      stderr=subprocess.PIPE, text=True)
         self.lines = queue.Queue()
+        self.said = []
         threading.Thread(target=self._read, daemon=True).start()
-        self.wait_for("web: listening on")
+        self.wait_for("web: listening on", timeout)
 
     def _read(self):
         for line in self.proc.stderr:
+            self.said.append(line)
             self.lines.put(line.rstrip("\n"))
 
     def wait_for(self, needle, timeout=15):
@@ -79,8 +81,10 @@ class Web:
                                                timeout=10)
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
 
-    def request(self, method, path, body=None, cookie=None, csrf=None, headers=None):
+    def request(self, method, path, body=None, cookie=None, csrf=None, headers=None,
+                timeout=10):
         conn = self.connection()
+        conn.timeout = timeout
         h = dict(headers or {})
         if cookie:
             h["Cookie"] = cookie
