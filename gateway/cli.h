@@ -100,5 +100,6 @@ int cmd_incident(struct cli *cli, int argc, char **argv);
 int cmd_report(struct cli *cli, int argc, char **argv);
 int cmd_user(struct cli *cli, int argc, char **argv);
 int cmd_web(struct cli *cli, int argc, char **argv);
+int cmd_walk_test(struct cli *cli, int argc, char **argv);
 
 #endif

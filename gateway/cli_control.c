@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "control.h"
 #include "log.h"
+#include "report.h"
 #include "table.h"
 
 /* Asks the daemon; on "ok", *@body is what follows the first line (owned by *@reply). Returns
@@ -275,6 +276,182 @@ int cmd_status(struct cli *cli, int argc, char **argv)
                 putchar('\n');
         if (r < 0) {
                 log_error_errno(r, "cannot print the status");
+                r = CLI_EXIT_FAILURE;
+        }
+out:
+        json_decref(st);
+        free(reply);
+        return r;
+}
+
+/* --- walk-test --- */
+
+static int print_walk(json_t *st, enum table_format fmt)
+{
+        static const char *const cols[] = {"id", "kind", "unit", "floor", "zone", "seen_at"};
+        struct table *t = table_new(sizeof(cols) / sizeof(cols[0]), cols);
+        char since[REPORT_TIME_MAX], until[REPORT_TIME_MAX], when[REPORT_TIME_MAX];
+        json_t *det, *ended = json_object_get(st, "ended");
+        size_t i;
+        int r = 0;
+
+        if (!t)
+                return -ENOMEM;
+        if (fmt == TABLE_TEXT) {
+                if (!json_object_get(st, "target")) {
+                        printf("no walk test since the daemon started\n");
+                        goto out;
+                }
+                report_format_time(json_integer_value(json_object_get(st, "since")), false, since);
+                report_format_time(json_integer_value(json_is_integer(ended)
+                                                              ? ended
+                                                              : json_object_get(st, "until")),
+                                   false, until);
+                printf("walk test of %s: %s, from %s %s %s\n"
+                       "started by %s\n"
+                       "%lld detectors in test, %lld heard, %lld never heard\n\n",
+                       json_string_value(json_object_get(st, "target")),
+                       json_is_true(json_object_get(st, "active")) ? "running" : "ended", since,
+                       json_is_integer(ended) ? "to" : "until", until,
+                       json_string_value(json_object_get(st, "started_by")),
+                       (long long)json_integer_value(json_object_get(st, "in_test")),
+                       (long long)json_integer_value(json_object_get(st, "seen")),
+                       (long long)json_integer_value(json_object_get(st, "never_seen")));
+        }
+        /* Those never heard first: they are what the installer goes back to. */
+        for (int pass = 0; pass < 2; pass++) {
+                json_array_foreach(json_object_get(st, "detectors"), i, det)
+                {
+                        json_t *seen = json_object_get(det, "seen_at");
+
+                        if (json_is_integer(seen) != (pass == 1))
+                                continue;
+                        r = table_row(t);
+                        for (size_t c = 0; r == 0 && c < 3; c++)
+                                r = table_text(t, json_string_value(json_object_get(det, cols[c])));
+                        if (r == 0)
+                                r = table_int(t, json_integer_value(json_object_get(det, "floor")));
+                        if (r == 0)
+                                r = table_text(t, json_string_value(json_object_get(det, "zone")));
+                        if (r == 0 && json_is_integer(seen))
+                                report_format_time(json_integer_value(seen), fmt != TABLE_TEXT,
+                                                   when);
+                        if (r == 0)
+                                r = table_text(t, json_is_integer(seen) ? when
+                                                  : fmt == TABLE_TEXT   ? "never"
+                                                                        : NULL);
+                        if (r < 0)
+                                goto out;
+                }
+        }
+        r = table_print(t, fmt, stdout);
+out:
+        table_free(t);
+        return r;
+}
+
+int cmd_walk_test(struct cli *cli, int argc, char **argv)
+{
+        static const struct option options[] = {
+                {"for", required_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'},
+                {"csv", no_argument, NULL, 'c'},       {"tz", required_argument, NULL, 'z'},
+                {"help", no_argument, NULL, 'h'},      {0},
+        };
+        enum table_format fmt = TABLE_TEXT;
+        const char *zone = NULL, *action;
+        char *reply = NULL, *body, args[CONTROL_LINE_MAX], *end;
+        long seconds = 30 * 60;
+        json_t *st = NULL;
+        json_error_t err;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+                switch (c) {
+                case 'f':
+                        seconds = strtol(optarg, &end, 10);
+                        /* Out of range before the unit, so the product cannot overflow. */
+                        if (seconds < 0 || seconds > 4 * 3600)
+                                seconds = -1;
+                        seconds *= strcmp(end, "h") == 0 ? 3600 : strcmp(end, "m") == 0 ? 60 : 1;
+                        if (end == optarg ||
+                            (*end && strcmp(end, "s") != 0 && strcmp(end, "m") != 0 &&
+                             strcmp(end, "h") != 0) ||
+                            seconds < 5 || seconds > 4 * 3600)
+                                return cli_usage_error("walk-test",
+                                                       "--for expects a duration from 5s to 4h "
+                                                       "(90s, 30m, 2h), not '%s'",
+                                                       optarg);
+                        break;
+                case 'j':
+                        fmt = TABLE_JSON;
+                        break;
+                case 'c':
+                        fmt = TABLE_CSV;
+                        break;
+                case 'z':
+                        zone = optarg;
+                        break;
+                case 'h':
+                        printf("Usage: firegate [--config PATH] walk-test start [--for DURATION] "
+                               "[TARGET]\n"
+                               "       firegate [--config PATH] walk-test status [--json|--csv] "
+                               "[--tz ZONE]\n"
+                               "       firegate [--config PATH] walk-test stop\n\n"
+                               "Commissioning: puts TARGET (building, the default; floor:N, "
+                               "unit:ID,\nzone:ID or a detector id) in test mode for DURATION "
+                               "(30m; 5s to 4h).\nWhile it runs, a detector's signal is recorded "
+                               "as a test, sounds nothing\nand is not sent upstream as a fire "
+                               "alarm; the platform is told that a\nwalk test runs. status lists "
+                               "the detectors never heard, then those heard\nwith the time. The "
+                               "test ends by itself at its time; a detector still\nsignalling "
+                               "then alarms. Exit status 3 when the daemon refuses.\n");
+                        return CLI_EXIT_OK;
+                default:
+                        return cli_usage_error("walk-test", "unknown option or missing argument");
+                }
+        }
+        if (optind >= argc)
+                return cli_usage_error("walk-test", "expected start, status or stop");
+        action = argv[optind++];
+        if (strcmp(action, "start") == 0) {
+                if (argc - optind > 1)
+                        return cli_unexpected("walk-test", optind + 1);
+                r = snprintf(args, sizeof(args), "start %s %ld",
+                             optind < argc ? argv[optind] : "building", seconds);
+                if (r < 0 || (size_t)r >= sizeof(args) ||
+                    strpbrk(optind < argc ? argv[optind] : "", " \t\n"))
+                        return cli_usage_error("walk-test", "TARGET is one word");
+        } else if (strcmp(action, "status") == 0 || strcmp(action, "stop") == 0) {
+                if (optind < argc)
+                        return cli_unexpected("walk-test", optind);
+                snprintf(args, sizeof(args), "%s", action);
+        } else {
+                return cli_usage_error("walk-test", "expected start, status or stop, not '%s'",
+                                       action);
+        }
+        r = cli_use_zone("walk-test", zone);
+        if (r != CLI_EXIT_OK)
+                return r;
+        r = ask(cli, "walk-test", args, &reply, &body);
+        if (r != CLI_EXIT_OK || strcmp(action, "status") != 0) {
+                if (r == CLI_EXIT_OK)
+                        printf("%s\n", reply + 3);
+                goto out;
+        }
+        st = json_loads(body, JSON_REJECT_DUPLICATES, &err);
+        if (!json_is_object(st)) {
+                log_error("the daemon's walk-test report is not JSON: %s", err.text);
+                r = CLI_EXIT_FAILURE;
+                goto out;
+        }
+        if (fmt == TABLE_JSON) {
+                r = json_dumpf(st, stdout, JSON_INDENT(2)) < 0 ? -EIO : 0;
+                putchar('\n');
+        } else {
+                r = print_walk(st, fmt);
+        }
+        if (r < 0) {
+                log_error_errno(r, "cannot print the walk test's report");
                 r = CLI_EXIT_FAILURE;
         }
 out:

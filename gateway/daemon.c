@@ -249,6 +249,8 @@ static void on_decision(void *ctx, const struct engine_decision *dec)
         size_t o = 0;
         int r = record(d, dec);
 
+        daemon_walk_decision(d, dec);
+
         if (r < 0)
                 log_error_errno(r, "the next decision could not be stored; the journal keeps it");
         subject[0] = '\0';
@@ -931,6 +933,10 @@ static void on_control(void *ctx, const char *verb, const char *target, const ch
                 desk(d, target, who, reply);
                 return;
         }
+        if (strcmp(verb, "walk-test") == 0) {
+                daemon_walk_control(d, target, who, reply);
+                return;
+        }
         word = control_act(d, verb, target, who, text, sizeof(text));
         fprintf(reply, "%s %s", word, text);
 }
@@ -1016,6 +1022,7 @@ static int setup_loop(struct daemon *d)
 
 static void daemon_free(struct daemon *d)
 {
+        daemon_walk_free(d);
         daemon_gpio_stop(d);
         daemon_uplink_stop(d);
         control_free(d->control);
@@ -1051,6 +1058,7 @@ int daemon_run(const struct config *config, struct store *store, const char *aut
                 r = engine_view_from_store(store, &d.view);
         if (r < 0)
                 goto out;
+        d.serving_since = wallclock_ms();
         r = daemon_uplink_start(&d);
         if (r < 0)
                 goto out;

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
@@ -89,6 +90,11 @@ struct daemon {
         uint64_t drain_until_us;
         bool draining;
 
+        int64_t serving_since; /* UTC ms: when this daemon started serving */
+
+        /* the installer's walk test: daemon_walk.c */
+        struct walk *walk; /* NULL until the first one */
+
         /* wired detectors and relays: daemon_gpio.c */
         struct gpio *gpio; /* NULL when the building has none */
         struct wired *wired;
@@ -116,6 +122,12 @@ void daemon_gpio_outputs(struct daemon *d, const struct engine_decision *dec);
 void daemon_gpio_status(struct daemon *d, json_t *root);
 
 /* daemon_uplink.c */
+/* "walk-test start TARGET [SECONDS]" | "walk-test status" | "walk-test stop" (control.h). */
+void daemon_walk_control(struct daemon *d, const char *args, const char *who, FILE *reply);
+/* Notes the detectors heard during a walk test; called with every decision. */
+void daemon_walk_decision(struct daemon *d, const struct engine_decision *dec);
+void daemon_walk_free(struct daemon *d);
+
 int daemon_uplink_start(struct daemon *d);
 void daemon_uplink_stop(struct daemon *d);
 /* Adds the alerts for @dec to the outbox, one per incident it touched: the incident events

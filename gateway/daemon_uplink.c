@@ -457,7 +457,7 @@ int daemon_uplink_start(struct daemon *d)
                 snprintf(client_id, sizeof(client_id), "firegate-%s", d->config->gateway_id);
                 snprintf(status_topic, sizeof(status_topic), "%sstatus", d->prefix);
                 snprintf(commands, sizeof(commands), "%scmd/+/+", d->prefix);
-                online = message_status(d->config->gateway_id, true, wallclock_ms());
+                online = message_status(d->config->gateway_id, true, d->serving_since);
                 offline = message_status(d->config->gateway_id, false, wallclock_ms());
                 opt.status_online = online;
                 opt.status_offline = offline;

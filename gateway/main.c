@@ -43,6 +43,7 @@ static const struct command commands[] = {
         {"verify-export", cmd_verify_export, "check an export's signature and chain, offline"},
         {"gateway-key", cmd_gateway_key, "print (and first make) the key exports are signed with"},
         {"user", cmd_user, "the security desk's accounts: add, passwd, role, disable, list"},
+        {"walk-test", cmd_walk_test, "commissioning: test mode on a target, and who was heard"},
         {"web", cmd_web, "serve the security desk's page: the building live, incidents, history"},
         {"replay", cmd_replay, "run the alarm rules over a file of readings; writes nothing"},
         {"decode", cmd_decode, "show the readings one bridge message gives (device check)"},

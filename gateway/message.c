@@ -420,12 +420,23 @@ static char *dump(json_t *msg)
 
 char *message_status(const char *gateway, bool online, int64_t at)
 {
+        return message_status_walk(gateway, online, at, at, NULL, 0, 0);
+}
+
+char *message_status_walk(const char *gateway, bool online, int64_t at, int64_t since,
+                          const char *walk_target, int64_t walk_since, int64_t walk_until)
+{
         json_t *msg = header("firegate/status", gateway, at);
 
         if (msg)
                 json_object_set_new(msg, "state", json_string(online ? "online" : "offline"));
         if (msg && online)
-                json_object_set_new(msg, "since", json_integer(at));
+                json_object_set_new(msg, "since", json_integer(since));
+        if (msg && online && walk_target)
+                json_object_set_new(msg, "walk_test",
+                                    json_pack("{s:s, s:I, s:I}", "target", walk_target, "since",
+                                              (json_int_t)walk_since, "until",
+                                              (json_int_t)walk_until));
         return dump(msg);
 }
 

@@ -48,6 +48,12 @@ int message_stats(struct store *s, const char *gateway, const struct message_sta
 /* The retained status ("online" or "offline"), the heartbeat and a command's response, as
  * compact JSON text the caller frees; NULL when out of memory. */
 char *message_status(const char *gateway, bool online, int64_t at);
+
+/* The "online" status while a walk test runs on @walk_target (NULL: none) from @walk_since
+ * until @walk_until: the platform knows that signals there are tests, not fires. @since is when
+ * the gateway started serving. */
+char *message_status_walk(const char *gateway, bool online, int64_t at, int64_t since,
+                          const char *walk_target, int64_t walk_since, int64_t walk_until);
 char *message_heartbeat(const char *gateway, int64_t at, long long uptime_s,
                         long long outbox_pending, long long alarms_open);
 json_t *message_response(const char *gateway, const char *request_id, const char *result,

@@ -585,6 +585,19 @@ static void send_status(struct uplink *u, const char *status)
                             u->status_topic, MQTTAsync_strerror(rc));
 }
 
+int uplink_set_status(struct uplink *u, const char *online)
+{
+        char *copy = strdup(online);
+
+        if (!copy)
+                return -ENOMEM;
+        free(u->status_online);
+        u->status_online = copy;
+        if (u->state == STATE_SUBSCRIBING || u->state == STATE_UP)
+                send_status(u, u->status_online);
+        return 0;
+}
+
 static void handle_connected(struct uplink *u, const struct event *ev)
 {
         struct link *l = u->link;

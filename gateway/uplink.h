@@ -71,6 +71,10 @@ void uplink_free(struct uplink *u);
 int uplink_publish(struct uplink *u, const char *topic, const void *payload, size_t len, int qos,
                    bool retain, uint64_t tag);
 
+/* Replaces the retained "online" status (status_online of the options) and publishes it now
+ * when connected, else at the next connection. Returns 0 or -ENOMEM. */
+int uplink_set_status(struct uplink *u, const char *online);
+
 /* Whether a connection is up (as last reported to the state callback). */
 bool uplink_connected(const struct uplink *u);
 
