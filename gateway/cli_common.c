@@ -65,7 +65,7 @@ int cli_config(struct cli *cli)
         }
         r = config_load(path, d, &cli->config);
         if (r < 0) {
-                diag_print(d, stderr, "firegate: error: ");
+                diag_log(d, LOG_ERR);
                 ret = r == -EINVAL ? CLI_EXIT_REFUSED : CLI_EXIT_FAILURE;
                 goto out;
         }

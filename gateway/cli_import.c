@@ -164,7 +164,7 @@ static void remove_store(const char *database)
 
 static void print_refused(struct diag *d, const char *path)
 {
-        diag_print(d, stderr, "firegate: error: ");
+        diag_log(d, LOG_ERR);
         log_error("%s: refused (%zu problem%s); nothing was stored", path, diag_count(d),
                   diag_count(d) == 1 ? "" : "s");
 }
@@ -206,13 +206,13 @@ static int do_import(struct cli *cli, const char *path, bool allow_unsigned, enu
                 .warnings = warnings,
         };
         r = bundle_load(path, &opt, d, &b);
-        diag_print(warnings, stderr, "firegate: warning: ");
+        diag_log(warnings, LOG_WARNING);
         if (r < 0) {
                 if (r == -EBADMSG || r == -EFBIG) {
                         print_refused(d, path);
                         ret = CLI_EXIT_REFUSED;
                 } else {
-                        diag_print(d, stderr, "firegate: error: ");
+                        diag_log(d, LOG_ERR);
                         ret = CLI_EXIT_FAILURE;
                 }
                 goto out;
@@ -236,7 +236,7 @@ static int do_import(struct cli *cli, const char *path, bool allow_unsigned, enu
         identity_secret_fingerprint(secret, fingerprint);
         r = registry_import(s, bundle_records(b), bundle_file_sha256(b), fingerprint, d, notes,
                             &res);
-        diag_print(notes, stderr, "firegate: ");
+        diag_log(notes, LOG_NOTICE);
         if (r == -EBADMSG) {
                 print_refused(d, path);
                 ret = CLI_EXIT_REFUSED;

@@ -95,7 +95,7 @@ static int load_rules(struct cli *cli, struct replay_run *run)
                 return CLI_EXIT_FAILURE;
         }
         r = ruleset_load_dir(run->rules, dir, d);
-        diag_print(d, stderr, "firegate: error: ");
+        diag_log(d, LOG_ERR);
         diag_free(d);
         if (r == -EINVAL) {
                 log_error("%s: the rules have errors; nothing was replayed", dir);
@@ -140,8 +140,8 @@ static int registry_from_bundle(struct cli *cli, struct replay_run *run)
         };
         r = bundle_load(run->opt->bundle, &opt, d, &b);
         explicit_bzero(secret, sizeof(secret));
-        diag_print(warnings, stderr, "firegate: warning: ");
-        diag_print(d, stderr, "firegate: error: ");
+        diag_log(warnings, LOG_WARNING);
+        diag_log(d, LOG_ERR);
         if (r == -EBADMSG || r == -EFBIG) {
                 log_error("%s: refused (%zu problem%s); nothing was replayed", run->opt->bundle,
                           diag_count(d), diag_count(d) == 1 ? "" : "s");
@@ -236,7 +236,7 @@ static int start_engine(struct replay_run *run)
         r = engine_new(&setup, d, &run->engine);
         /* On success what it says are warnings (a record it had to read leniently), each
          * marked as such. */
-        diag_print(d, stderr, r < 0 ? "firegate: error: " : "firegate: ");
+        diag_log(d, r < 0 ? LOG_ERR : LOG_NOTICE);
         diag_free(d);
         if (r == -EINVAL) {
                 log_error("the registry and the rules do not fit together; nothing was replayed");

@@ -204,8 +204,8 @@ static void drive_sounders(struct daemon *d, const struct engine_decision *dec)
 {
         bool on = dec->kind == ENGINE_OUTPUT_ON;
 
-        for (size_t i = 0; i < d->config->n_sounders; i++) {
-                const struct config_sounder *snd = &d->config->sounders[i];
+        for (size_t i = 0; i < d->sounders->n_sounders; i++) {
+                const struct config_sounder *snd = &d->sounders->sounders[i];
                 char topic[512];
                 size_t k;
 
@@ -573,12 +573,12 @@ static void load_rules(struct daemon *d)
         struct diag *diag = diag_new();
 
         d->rules = ruleset_new();
-        if (!diag || !d->rules || ruleset_load_dir(d->rules, d->config->rules_dir, diag) < 0) {
+        if (!diag || !d->rules || ruleset_load_dir(d->rules, d->sounders->rules_dir, diag) < 0) {
                 if (diag)
-                        diag_print(diag, stderr, "firegate: error: ");
+                        diag_log(diag, LOG_ERR);
                 log_error("the rule files in %s have errors: running on the built-in rules (the "
                           "standards' defaults) until they are fixed",
-                          d->config->rules_dir);
+                          d->sounders->rules_dir);
                 ruleset_free(d->rules);
                 d->rules = NULL;
         }
@@ -595,7 +595,7 @@ static int start_engine(struct daemon *d)
                 .zones = d->view->zones,
                 .n_zones = d->view->n_zones,
                 .rules = d->rules,
-                .start = 0,
+                .start = daemon_engine_now(d),
                 .emit = on_decision,
                 .emit_ctx = d,
         };
@@ -605,7 +605,7 @@ static int start_engine(struct daemon *d)
         if (!diag)
                 return -ENOMEM;
         r = engine_new(&setup, diag, &d->engine);
-        diag_print(diag, stderr, "firegate: ");
+        diag_log(diag, LOG_NOTICE);
         if (r == -EINVAL && d->rules) {
                 log_error("the rules do not fit this building: running on the built-in rules");
                 setup.rules = NULL;
@@ -614,8 +614,8 @@ static int start_engine(struct daemon *d)
         diag_free(diag);
         if (r < 0)
                 return log_error_errno(r, "cannot start the rules engine");
-        for (size_t i = 0; i < d->config->n_sounders; i++) {
-                const struct config_sounder *snd = &d->config->sounders[i];
+        for (size_t i = 0; i < d->sounders->n_sounders; i++) {
+                const struct config_sounder *snd = &d->sounders->sounders[i];
                 bool on;
 
                 if (engine_output_state(d->engine, snd->output, &on) == -ENOENT)
@@ -640,8 +640,9 @@ static int restore_one(void *ctx, const char *detector, int64_t first_at, bool a
         /* A detector gone from the registry since: its alarm still stands, on a spare slot. */
         if (idx < 0)
                 idx = (long)engine_detector_unknown(d->engine, detector);
-        log_warning("alarm of %s still open from before the restart%s%s", detector,
-                    acked ? ", acknowledged" : "", silenced ? ", silenced" : "");
+        log_warning("alarm of %s still open from before the %s%s%s", detector,
+                    d->reloading ? "reload" : "restart", acked ? ", acknowledged" : "",
+                    silenced ? ", silenced" : "");
         return engine_restore_alarm(d->engine, (size_t)idx, first, acked, silenced);
 }
 
@@ -968,6 +969,196 @@ static int on_checkpoint(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* --- reload (SIGHUP) --- */
+
+/* The settings of @c as "section key = value" lines, in config_print()'s order. */
+static char *settings_text(const struct config *c)
+{
+        char *text = NULL, *line, *save = NULL, *out = NULL, section[64] = "";
+        size_t len = 0, out_len = 0;
+        FILE *f = open_memstream(&text, &len);
+        FILE *o = NULL;
+
+        if (!f)
+                return NULL;
+        config_print(c, f);
+        if (fclose(f) != 0)
+                goto out;
+        o = open_memstream(&out, &out_len);
+        if (!o)
+                goto out;
+        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if (line[0] == '[')
+                        snprintf(section, sizeof(section), "%s", line);
+                else if (line[0] != '#' && strchr(line, '='))
+                        fprintf(o, "%s %s\n", section, line);
+        }
+        if (fclose(o) != 0) {
+                free(out);
+                out = NULL;
+        }
+out:
+        free(text);
+        return out;
+}
+
+/* Which settings a reload does not apply: all but the log level, the rules' directory and the
+ * sounders. Says each one that changed. */
+static void say_restart_only(const struct config *now, const struct config *next)
+{
+        static const char *const applied[] = {"[gateway] log_level", "[rules] dir", "[sounder"};
+        char *a = settings_text(now), *b = settings_text(next), *sa = NULL, *sb = NULL;
+        const char *la, *lb;
+
+        if (!a || !b) {
+                log_warning("reload: cannot compare the settings; only the log level, rules and "
+                            "sounders take effect before a restart");
+                goto out;
+        }
+        /* Both lists have the same keys in the same order, except the repeated sections,
+         * which the reload applies anyway. */
+        la = strtok_r(a, "\n", &sa);
+        lb = strtok_r(b, "\n", &sb);
+        while (la && lb) {
+                bool skip = false;
+
+                for (size_t i = 0; i < sizeof(applied) / sizeof(applied[0]); i++)
+                        skip |= strncmp(la, applied[i], strlen(applied[i])) == 0 ||
+                                strncmp(lb, applied[i], strlen(applied[i])) == 0;
+                if (skip) {
+                        if (strncmp(la, "[sounder", 8) == 0)
+                                la = strtok_r(NULL, "\n", &sa);
+                        else if (strncmp(lb, "[sounder", 8) == 0)
+                                lb = strtok_r(NULL, "\n", &sb);
+                        else {
+                                la = strtok_r(NULL, "\n", &sa);
+                                lb = strtok_r(NULL, "\n", &sb);
+                        }
+                        continue;
+                }
+                if (strcmp(la, lb) != 0)
+                        log_warning("reload: %s changed to %s: it takes effect at the next "
+                                    "restart",
+                                    la, strchr(lb, '=') ? strchr(lb, '=') + 2 : lb);
+                la = strtok_r(NULL, "\n", &sa);
+                lb = strtok_r(NULL, "\n", &sb);
+        }
+out:
+        free(a);
+        free(b);
+}
+
+/* Sounders that the new config still has keep sounding (their entries point at the new
+ * sections); the others are told to stop. */
+static void carry_sounding(struct daemon *d, const struct config *next)
+{
+        size_t k = 0;
+
+        while (k < d->n_sounding) {
+                const struct config_sounder *old = d->sounding[k].sounder, *found = NULL;
+
+                for (size_t i = 0; i < next->n_sounders && !found; i++)
+                        if (strcmp(next->sounders[i].head.name, old->head.name) == 0 &&
+                            strcmp(next->sounders[i].output, old->output) == 0)
+                                found = &next->sounders[i];
+                if (found) {
+                        d->sounding[k++].sounder = found;
+                        continue;
+                }
+                command_sounder(d, old, d->sounding[k].topic, false);
+                free(d->sounding[k].topic);
+                d->sounding[k] = d->sounding[--d->n_sounding];
+        }
+}
+
+/* SIGHUP: the config file and the rules read again. Nothing changes unless both are without
+ * errors and the new engine starts; then the open alarms, with their acknowledgements and
+ * silences, are restored into it from the store, as at a start, while the connections, the
+ * outbox, the GPIO lines and the counters stay as they are. */
+static void reload(struct daemon *d)
+{
+        struct diag *diag = diag_new();
+        struct config *next = NULL;
+        struct ruleset *old_rules = d->rules;
+        struct engine *old_engine = d->engine;
+        const struct config *old_sounders = d->sounders;
+        int r;
+
+        if (!diag || !d->config->path) {
+                log_warning("reload: %s", diag ? "running on the embedded defaults: no config file "
+                                                 "to read again"
+                                               : "out of memory");
+                goto out;
+        }
+        r = config_load(d->config->path, diag, &next);
+        if (r < 0) {
+                diag_log(diag, LOG_ERR);
+                log_error("reload refused: %s has errors; nothing changed", d->config->path);
+                goto out;
+        }
+        d->rules = ruleset_new();
+        if (!d->rules || ruleset_load_dir(d->rules, next->rules_dir, diag) < 0) {
+                diag_log(diag, LOG_ERR);
+                log_error("reload refused: the rule files in %s have errors; nothing changed",
+                          next->rules_dir);
+                ruleset_free(d->rules);
+                d->rules = old_rules;
+                goto out;
+        }
+        say_restart_only(d->config, next);
+        d->sounders = next;
+        d->engine = NULL;
+        r = start_engine(d);
+        if (r < 0) {
+                log_error("reload refused: the rules engine cannot start with them; nothing "
+                          "changed");
+                ruleset_free(d->rules);
+                d->engine = old_engine;
+                d->rules = old_rules;
+                d->sounders = old_sounders;
+                goto out;
+        }
+        daemon_walk_abandon(d, "the reload");
+        /* Before the alarms come back, so that their outputs find what already sounds. */
+        carry_sounding(d, next);
+        d->reloading = true;
+        r = incident_open_alarms(d->store, restore_one, d);
+        d->reloading = false;
+        if (r < 0) {
+                log_error("reload refused: the open alarms cannot be read from the store; the "
+                          "rules in force stay");
+                engine_free(d->engine);
+                ruleset_free(d->rules);
+                d->engine = old_engine;
+                d->rules = old_rules;
+                d->sounders = old_sounders;
+                carry_sounding(d, old_sounders);
+                goto out;
+        }
+        engine_free(old_engine);
+        ruleset_free(old_rules);
+        log_setup(next->log_level, log_is_journal());
+        config_free(d->reloaded);
+        d->reloaded = next;
+        next = NULL;
+        daemon_arm_deadline(d);
+        log_notice("reloaded %s and the rules in %s", d->config->path, d->sounders->rules_dir);
+out:
+        sd_notify(0, "READY=1");
+        config_free(next);
+        diag_free(diag);
+}
+
+static int on_reload_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
+{
+        (void)src;
+        (void)si;
+        log_info("received SIGHUP; reloading the config and the rules");
+        sd_notify(0, "RELOADING=1");
+        reload(userdata);
+        return 0;
+}
+
 static int on_stop_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
 {
         struct daemon *d = userdata;
@@ -993,14 +1184,17 @@ static int setup_loop(struct daemon *d)
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return log_error_errno(-errno, "cannot block SIGTERM and SIGINT");
+                return log_error_errno(-errno, "cannot block SIGTERM, SIGINT and SIGHUP");
         r = sd_event_new(&d->event);
         if (r < 0)
                 return log_error_errno(r, "cannot create the event loop");
         r = sd_event_add_signal(d->event, NULL, SIGTERM, on_stop_signal, d);
         if (r >= 0)
                 r = sd_event_add_signal(d->event, NULL, SIGINT, on_stop_signal, d);
+        if (r >= 0)
+                r = sd_event_add_signal(d->event, NULL, SIGHUP, on_reload_signal, d);
         if (r >= 0)
                 r = sd_event_set_watchdog(d->event, true);
         if (r >= 0)
@@ -1023,6 +1217,7 @@ static int setup_loop(struct daemon *d)
 static void daemon_free(struct daemon *d)
 {
         daemon_walk_free(d);
+        config_free(d->reloaded);
         daemon_gpio_stop(d);
         daemon_uplink_stop(d);
         control_free(d->control);
@@ -1049,6 +1244,7 @@ int daemon_run(const struct config *config, struct store *store, const char *aut
         struct registry_summary sum;
         int r;
 
+        d.sounders = config;
         r = setup_loop(&d);
         if (r < 0)
                 goto out;

@@ -58,6 +58,11 @@ struct message_counts {
 
 struct daemon {
         const struct config *config;
+        /* The config the sounders and the rules' directory come from: config, or the last
+         * one a reload read (reloaded, owned). Everything else keeps config until a restart. */
+        const struct config *sounders;
+        struct config *reloaded;
+        bool reloading;
         struct store *store;
         sd_event *event;
         sd_event_source *deadline, *broker_fault, *checkpoint;
@@ -126,6 +131,8 @@ void daemon_gpio_status(struct daemon *d, json_t *root);
 void daemon_walk_control(struct daemon *d, const char *args, const char *who, FILE *reply);
 /* Notes the detectors heard during a walk test; called with every decision. */
 void daemon_walk_decision(struct daemon *d, const struct engine_decision *dec);
+/* Ends a running walk test without the engine (a reload replaces the engine): @why is said. */
+void daemon_walk_abandon(struct daemon *d, const char *why);
 void daemon_walk_free(struct daemon *d);
 
 int daemon_uplink_start(struct daemon *d);

@@ -291,6 +291,19 @@ void daemon_walk_control(struct daemon *d, const char *args, const char *who, FI
         fprintf(reply, "%s %s", r == 0 ? "ok" : r == -ENOMEM ? "error" : "refused", text);
 }
 
+void daemon_walk_abandon(struct daemon *d, const char *why)
+{
+        struct walk *w = d->walk;
+
+        if (!w || !w->active)
+                return;
+        w->active = false;
+        w->ended = wallclock_ms();
+        w->timer = sd_event_source_disable_unref(w->timer);
+        log_warning("walk test of %s ended by %s: every detector is live again", w->target, why);
+        publish_status(d);
+}
+
 void daemon_walk_free(struct daemon *d)
 {
         struct walk *w = d->walk;

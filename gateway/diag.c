@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 struct diag {
         char *msgs[DIAG_MAX];
         size_t stored;
@@ -68,4 +70,12 @@ void diag_print(const struct diag *d, FILE *out, const char *prefix)
                 fprintf(out, "%s%s\n", prefix ? prefix : "", d->msgs[i]);
         if (d->count > d->stored)
                 fprintf(out, "%s... and %zu more\n", prefix ? prefix : "", d->count - d->stored);
+}
+
+void diag_log(const struct diag *d, int priority)
+{
+        for (size_t i = 0; i < d->stored; i++)
+                log_msg(priority, "%s", d->msgs[i]);
+        if (d->count > d->stored)
+                log_msg(priority, "... and %zu more", d->count - d->stored);
 }

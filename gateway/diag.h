@@ -34,6 +34,10 @@ const char *diag_get(const struct diag *d, size_t i);
  * final line counting any that were not stored. */
 void diag_print(const struct diag *d, FILE *out, const char *prefix);
 
+/* Logs every message of @d at @priority (log.h): on journald's stream each line then carries its
+ * priority. */
+void diag_log(const struct diag *d, int priority);
+
 #define DIAG_MAX 200
 
 #endif

@@ -27,6 +27,11 @@ void log_setup(int max_priority, bool journal)
         log_journal = journal;
 }
 
+bool log_is_journal(void)
+{
+        return log_journal;
+}
+
 int log_level_from_string(const char *s)
 {
         for (int p = LOG_ERR; p <= LOG_DEBUG; p++)

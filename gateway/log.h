@@ -17,6 +17,9 @@
  * prefixed for journald. Called once by main before anything logs. */
 void log_setup(int max_priority, bool journal);
 
+/* Whether lines go to journald's stream with their priority (log_setup()'s @journal). */
+bool log_is_journal(void);
+
 /* Parses "error", "warning", "notice", "info" or "debug"; returns the priority or -EINVAL. */
 int log_level_from_string(const char *s);
 
