@@ -11,6 +11,7 @@
 #define FIREGATE_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <jansson.h>
 
@@ -56,6 +57,12 @@ int cli_authority_key(struct cli *cli, struct crypto_key **out);
  * (listings then show verification as stored, without comparing keys). Says nothing. */
 int cli_authority_key_id(struct cli *cli, char id[CRYPTO_KEY_ID_LEN + 1]);
 
+/* Reads a secret (a password) as one line of standard input into @buf of @size bytes, without
+ * its line end; on a terminal it asks @question first and does not echo. Returns 0, -ENODATA
+ * at end of input, -E2BIG for a line that does not fit (@buf is wiped), or the errno of the
+ * terminal. */
+int cli_read_secret(const char *question, char *buf, size_t size);
+
 /* Says that @cmd got a usage error (printf-style) and returns CLI_EXIT_USAGE. */
 /* --tz ZONE (NULL: the system's), before any time is read or printed; a name that is no zone
  * installed here is a usage error of @cmd. Returns an exit code. */
@@ -100,6 +107,7 @@ int cmd_incident(struct cli *cli, int argc, char **argv);
 int cmd_report(struct cli *cli, int argc, char **argv);
 int cmd_user(struct cli *cli, int argc, char **argv);
 int cmd_web(struct cli *cli, int argc, char **argv);
+int cmd_provision(struct cli *cli, int argc, char **argv);
 int cmd_walk_test(struct cli *cli, int argc, char **argv);
 
 #endif

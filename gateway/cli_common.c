@@ -10,7 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pwd.h>
+#include <sodium/utils.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -223,4 +227,37 @@ int cli_use_zone(const char *cmd, const char *zone)
                                        "as Asia/Ho_Chi_Minh or UTC, not '%s'",
                                        zone);
         return CLI_EXIT_OK;
+}
+
+int cli_read_secret(const char *question, char *buf, size_t size)
+{
+        bool tty = isatty(STDIN_FILENO);
+        struct termios old, quiet;
+        size_t len;
+        int r = 0;
+
+        if (tty) {
+                fputs(question, stderr);
+                fflush(stderr);
+                if (tcgetattr(STDIN_FILENO, &old) < 0)
+                        return -errno;
+                quiet = old;
+                quiet.c_lflag &= ~(tcflag_t)ECHO;
+                quiet.c_lflag |= ECHONL;
+                if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0)
+                        return -errno;
+        }
+        if (!fgets(buf, (int)size, stdin)) {
+                r = -ENODATA;
+        } else {
+                len = strcspn(buf, "\r\n");
+                if (len == strlen(buf) && !feof(stdin))
+                        r = -E2BIG;
+                buf[len] = '\0';
+        }
+        if (tty)
+                tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        if (r < 0)
+                sodium_memzero(buf, size);
+        return r;
 }

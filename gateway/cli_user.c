@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -42,43 +41,6 @@ static void user_usage(FILE *out)
                 "weak password, no such account).\n");
 }
 
-/* Reads one line into @buf without its line end. Returns 0, -ENODATA at end of file, -E2BIG for
- * a line too long. */
-static int read_line(FILE *in, char buf[PASSWORD_BUF])
-{
-        size_t len;
-
-        if (!fgets(buf, PASSWORD_BUF, in))
-                return -ENODATA;
-        len = strcspn(buf, "\r\n");
-        if (len == strlen(buf) && !feof(in)) {
-                sodium_memzero(buf, PASSWORD_BUF);
-                return -E2BIG;
-        }
-        buf[len] = '\0';
-        return 0;
-}
-
-/* Asks on the terminal with echo off. */
-static int prompt(const char *question, char buf[PASSWORD_BUF])
-{
-        struct termios old, quiet;
-        int r;
-
-        fputs(question, stderr);
-        fflush(stderr);
-        if (tcgetattr(STDIN_FILENO, &old) < 0)
-                return -errno;
-        quiet = old;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        quiet.c_lflag |= ECHONL;
-        if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0)
-                return -errno;
-        r = read_line(stdin, buf);
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-        return r;
-}
-
 /* The new password for @name into @pw: checked for weakness here so the user hears why. Returns
  * an exit code, said. */
 static int read_password(const char *name, char pw[PASSWORD_BUF])
@@ -87,12 +49,10 @@ static int read_password(const char *name, char pw[PASSWORD_BUF])
         const char *weak;
         int r;
 
-        if (!isatty(STDIN_FILENO)) {
-                r = read_line(stdin, pw);
-        } else {
-                r = prompt("New password: ", pw);
+        r = cli_read_secret("New password: ", pw, PASSWORD_BUF);
+        if (isatty(STDIN_FILENO)) {
                 if (r == 0) {
-                        r = prompt("Again: ", again);
+                        r = cli_read_secret("Again: ", again, sizeof(again));
                         if (r == 0 && strcmp(pw, again) != 0)
                                 r = -EBADMSG;
                         sodium_memzero(again, sizeof(again));

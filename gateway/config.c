@@ -1361,7 +1361,9 @@ static int config_dir_of(const char *path, char **dir)
         return *dir ? 0 : -ENOMEM;
 }
 
-int config_load(const char *path, struct diag *d, struct config **out)
+/* config_load() of @path, or with @text of config_load_text() when it is not NULL. */
+static int config_load_from(const char *path, const char *text, size_t len, struct diag *d,
+                            struct config **out)
 {
         static const struct inifile_ops ops = {
                 .section_ok = config_section_ok,
@@ -1386,7 +1388,14 @@ int config_load(const char *path, struct diag *d, struct config **out)
                 r = -ENOMEM;
                 goto out_free_config;
         }
-        r = inifile_parse(path, CONFIG_FILE_MAX, &ops, &p, d);
+        if (!text)
+                r = inifile_parse(path, CONFIG_FILE_MAX, &ops, &p, d);
+        else if (len > CONFIG_FILE_MAX)
+                r = -EFBIG;
+        else
+                r = inifile_parse_text(path, text, len, &ops, &p, d);
+        if (r == -EFBIG && text)
+                diag_add(d, path, 0, "too large: %zu bytes, at most %d", len, CONFIG_FILE_MAX);
         if (r == 0 || r == -EINVAL)
                 r = config_check_entries(&p) < 0 ? -EINVAL : r;
         if (r == 0 || r == -EINVAL)
@@ -1405,6 +1414,17 @@ out_free_config:
 out_free_dir:
         free(p.dir);
         return r;
+}
+
+int config_load(const char *path, struct diag *d, struct config **out)
+{
+        return config_load_from(path, NULL, 0, d, out);
+}
+
+int config_load_text(const char *path, const char *text, size_t len, struct diag *d,
+                     struct config **out)
+{
+        return config_load_from(path, text, len, d, out);
 }
 
 static void config_print_value(const void *base, const struct config_key *k, FILE *out)

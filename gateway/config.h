@@ -142,6 +142,12 @@ struct config *config_new_defaults(void);
  * negative errno when the file cannot be read (also added to @d). */
 int config_load(const char *path, struct diag *d, struct config **out);
 
+/* The same over @len bytes of @text, read as the contents of @path: relative paths are taken
+ * from @path's directory and messages name @path. For a config being edited, checked before it
+ * is written. */
+int config_load_text(const char *path, const char *text, size_t len, struct diag *d,
+                     struct config **out);
+
 /* Frees @c; NULL is a no-op. */
 void config_free(struct config *c);
 

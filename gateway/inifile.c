@@ -221,23 +221,16 @@ static int inifile_handle_key(void *user, const char *section, const char *name,
         return 1;
 }
 
-int inifile_parse(const char *path, size_t max_bytes, const struct inifile_ops *ops, void *user,
-                  struct diag *d)
+int inifile_parse_text(const char *path, const char *text, size_t len,
+                       const struct inifile_ops *ops, void *user, struct diag *d)
 {
         struct inifile_parse p = {.ops = ops, .user = user, .d = d, .path = path};
-        size_t errors = diag_count(d), len;
-        char *text = NULL;
+        size_t errors = diag_count(d);
         int r;
 
-        r = fileio_read_all(path, max_bytes, &text, &len);
-        if (r < 0) {
-                diag_add(d, path, 0, "cannot read: %s", strerror(-r));
-                return r;
-        }
         p.pos = text;
         p.end = text + len;
         r = ini_parse_stream(inifile_read_line, &p, inifile_handle_key, &p);
-        free(text);
         if (p.fatal)
                 return p.fatal;
         if (r == -2)
@@ -247,4 +240,21 @@ int inifile_parse(const char *path, size_t max_bytes, const struct inifile_ops *
         if (r > 0 && diag_count(d) == errors)
                 diag_add(d, path, (unsigned)r, "expected 'key = value' or '[section]'");
         return diag_count(d) > errors ? -EINVAL : 0;
+}
+
+int inifile_parse(const char *path, size_t max_bytes, const struct inifile_ops *ops, void *user,
+                  struct diag *d)
+{
+        char *text = NULL;
+        size_t len;
+        int r;
+
+        r = fileio_read_all(path, max_bytes, &text, &len);
+        if (r < 0) {
+                diag_add(d, path, 0, "cannot read: %s", strerror(-r));
+                return r;
+        }
+        r = inifile_parse_text(path, text, len, ops, user, d);
+        free(text);
+        return r;
 }

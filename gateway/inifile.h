@@ -49,6 +49,11 @@ struct inifile_ops {
 int inifile_parse(const char *path, size_t max_bytes, const struct inifile_ops *ops, void *user,
                   struct diag *d);
 
+/* The same over @len bytes of @text, read as the contents of @path (named in the messages): a
+ * file being edited that is not written yet. */
+int inifile_parse_text(const char *path, const char *text, size_t len,
+                       const struct inifile_ops *ops, void *user, struct diag *d);
+
 /* Whether @typed is a likely typo of @known (one or two characters off, ignoring case), for
  * "did you mean" hints. */
 bool inifile_similar(const char *typed, const char *known);

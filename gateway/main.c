@@ -33,6 +33,7 @@ static const struct command commands[] = {
         {"incident", cmd_incident, "incident show ID: one incident's whole timeline"},
         {"report", cmd_report, "alarms, false alarms, faults, time to acknowledge, untested"},
         {"check-config", cmd_check_config, "validate the config and print the effective settings"},
+        {"provision", cmd_provision, "set the gateway id, uplink, certificates and authority key"},
         {"acknowledge", cmd_acknowledge, "acknowledge an alarm (an incident id or a zone)"},
         {"ack", cmd_acknowledge, "the same as acknowledge"},
         {"silence", cmd_silence, "silence the sounders of an alarm"},

@@ -139,26 +139,35 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status,
         return r;
 }
 
-/* A JSON answer; takes @body. @cookie, when not NULL, is a Set-Cookie value. */
-static enum MHD_Result reply_json(struct web *w, struct MHD_Connection *conn, unsigned status,
-                                  json_t *body, const char *cookie)
+/* Queues @len bytes of @text (allocated; taken, also on failure) as @type with @status, and
+ * one more header @header: @value when @header is not NULL. */
+static enum MHD_Result reply_text(struct web *w, struct MHD_Connection *conn, unsigned status,
+                                  char *text, size_t len, const char *type, const char *header,
+                                  const char *value)
 {
-        char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-        struct MHD_Response *resp;
+        struct MHD_Response *resp =
+                text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
 
-        json_decref(body);
-        if (!text)
-                return MHD_NO;
-        resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
         if (!resp) {
                 free(text);
                 return MHD_NO;
         }
         add_headers(w, resp, false);
-        MHD_add_response_header(resp, "Content-Type", "application/json");
-        if (cookie)
-                MHD_add_response_header(resp, "Set-Cookie", cookie);
+        MHD_add_response_header(resp, "Content-Type", type);
+        if (header)
+                MHD_add_response_header(resp, header, value);
         return queue(conn, status, resp);
+}
+
+/* A JSON answer; takes @body. @cookie, when not NULL, is a Set-Cookie value. */
+static enum MHD_Result reply_json(struct web *w, struct MHD_Connection *conn, unsigned status,
+                                  json_t *body, const char *cookie)
+{
+        char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+        json_decref(body);
+        return reply_text(w, conn, status, text, text ? strlen(text) : 0, "application/json",
+                          cookie ? "Set-Cookie" : NULL, cookie);
 }
 
 static enum MHD_Result reply_error(struct web *w, struct MHD_Connection *conn, unsigned status,
@@ -248,14 +257,18 @@ static bool csrf_ok(struct MHD_Connection *conn, const struct request *req, cons
  * it), or the errno of control_call(). */
 static int desk_call(struct web *w, const struct who *who, const char *request, char **reply)
 {
-        char line[CONTROL_LINE_MAX];
-        int n = snprintf(line, sizeof(line), "%s %s %s", session_user(who->session), who->address,
-                         request);
+        char *line = NULL;
+        int n = asprintf(&line, "%s %s %s", session_user(who->session), who->address, request);
+        int r;
 
         *reply = NULL;
-        if (n < 0 || (size_t)n >= sizeof(line) - sizeof("desk \n"))
-                return -E2BIG;
-        return control_call(w->control, "desk", line, reply);
+        if (n < 0)
+                return -ENOMEM;
+        r = (size_t)n >= CONTROL_LINE_MAX - sizeof("desk \n")
+                    ? -E2BIG
+                    : control_call(w->control, "desk", line, reply);
+        free(line);
+        return r;
 }
 
 /* Records a look or a refusal in the daemon's chained audit log. Returns 0 when it is there. */
@@ -515,9 +528,7 @@ static enum MHD_Result login(struct web *w, struct MHD_Connection *conn, const s
         wait = session_login_wait(w->limiter, user, address, now);
         if (wait > 0) {
                 long long seconds = (wait + 999) / 1000;
-                char retry[24];
-                struct MHD_Response *resp;
-                char *text = NULL;
+                char retry[24], *text;
                 json_t *body = json_pack("{s:s, s:I}", "error",
                                          "too many failed logins: wait before trying again",
                                          "retry_after_s", (json_int_t)seconds);
@@ -525,18 +536,8 @@ static enum MHD_Result login(struct web *w, struct MHD_Connection *conn, const s
                 snprintf(retry, sizeof(retry), "%lld", seconds);
                 text = body ? json_dumps(body, JSON_COMPACT) : NULL;
                 json_decref(body);
-                resp = text ? MHD_create_response_from_buffer(strlen(text), text,
-                                                              MHD_RESPMEM_MUST_FREE)
-                            : NULL;
-                if (!resp) {
-                        free(text);
-                        ret = MHD_NO;
-                        goto out;
-                }
-                add_headers(w, resp, false);
-                MHD_add_response_header(resp, "Content-Type", "application/json");
-                MHD_add_response_header(resp, "Retry-After", retry);
-                ret = queue(conn, MHD_HTTP_TOO_MANY_REQUESTS, resp);
+                ret = reply_text(w, conn, MHD_HTTP_TOO_MANY_REQUESTS, text, text ? strlen(text) : 0,
+                                 "application/json", "Retry-After", retry);
                 goto out;
         }
         r = users_name_valid(user) ? users_verify(w->store, user, password, &who.role) : -EACCES;
@@ -697,7 +698,6 @@ static enum MHD_Result events(struct web *w, struct MHD_Connection *conn, struct
 
 static enum MHD_Result serve_state(struct web *w, struct MHD_Connection *conn)
 {
-        struct MHD_Response *resp;
         char *text;
 
         refresh(w, true);
@@ -705,14 +705,7 @@ static enum MHD_Result serve_state(struct web *w, struct MHD_Connection *conn)
         if (!text)
                 return reply_error(w, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
                                    "the state cannot be read from the store");
-        resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-        if (!resp) {
-                free(text);
-                return MHD_NO;
-        }
-        add_headers(w, resp, false);
-        MHD_add_response_header(resp, "Content-Type", "application/json");
-        return queue(conn, MHD_HTTP_OK, resp);
+        return reply_text(w, conn, MHD_HTTP_OK, text, strlen(text), "application/json", NULL, NULL);
 }
 
 static bool one_of(const char *s, const char *const *list)
@@ -860,23 +853,15 @@ static enum MHD_Result history(struct web *w, struct MHD_Connection *conn, struc
                 char *text = NULL;
                 size_t len = 0;
                 FILE *out = open_memstream(&text, &len);
-                struct MHD_Response *resp = NULL;
+                int printed = out ? table_print(t, TABLE_CSV, out) : -ENOMEM;
 
-                if (out && table_print(t, TABLE_CSV, out) == 0 && fclose(out) == 0) {
-                        resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-                } else if (out) {
-                        fclose(out);
-                }
-                if (!resp) {
+                if (!out || fclose(out) != 0 || printed < 0) {
                         free(text);
                         ret = MHD_NO;
                         goto out;
                 }
-                add_headers(w, resp, false);
-                MHD_add_response_header(resp, "Content-Type", "text/csv; charset=utf-8");
-                MHD_add_response_header(resp, "Content-Disposition",
-                                        "attachment; filename=\"incidents.csv\"");
-                ret = queue(conn, MHD_HTTP_OK, resp);
+                ret = reply_text(w, conn, MHD_HTTP_OK, text, len, "text/csv; charset=utf-8",
+                                 "Content-Disposition", "attachment; filename=\"incidents.csv\"");
                 goto out;
         }
         ret = reply_json(w, conn, MHD_HTTP_OK,

@@ -593,6 +593,33 @@ static void test_relative_paths_are_resolved_against_the_config_directory(void *
         assert_string_equal(f->c->database, want);
 }
 
+/* A config being edited is checked before it is written: the text stands for a file that
+ * need not exist, whose directory relative paths are taken from and whose name the messages
+ * carry. */
+static void test_text_loads_as_the_file_it_names(void **state)
+{
+        struct fixture *f = *state;
+        const char *text = "[gateway]\nid = gw-text\n[registry]\nauthority_key = keys/a.pub\n";
+        const char *bad = "[gateway]\nid = gw/text\n";
+        char path[PATH_MAX], want[PATH_MAX + 64];
+
+        snprintf(path, sizeof(path), "%s/never-written.conf", f->dir);
+        assert_int_equal(config_load_text(path, text, strlen(text), f->d, &f->c), 0);
+        assert_string_equal(f->c->gateway_id, "gw-text");
+        assert_string_equal(f->c->path, path);
+        snprintf(want, sizeof(want), "%s/keys/a.pub", f->dir);
+        assert_string_equal(f->c->authority_key, want);
+        assert_int_equal(access(path, F_OK), -1);
+        config_free(f->c);
+        f->c = NULL;
+
+        assert_int_equal(config_load_text(path, bad, strlen(bad), f->d, &f->c), -EINVAL);
+        assert_null(f->c);
+        assert_int_equal(diag_count(f->d), 1);
+        snprintf(want, sizeof(want), "%s:2: invalid id 'gw/text'", path);
+        assert_memory_equal(diag_get(f->d, 0), want, strlen(want));
+}
+
 static void test_derived_paths_follow_a_state_dir_set_later_in_the_file(void **state)
 {
         struct fixture *f = *state;
@@ -993,6 +1020,7 @@ int main(int argc, char **argv)
                 T(test_missing_file_reports_cannot_read_and_returns_the_errno),
                 T(test_directory_is_not_read_as_a_config_file),
                 T(test_relative_paths_are_resolved_against_the_config_directory),
+                T(test_text_loads_as_the_file_it_names),
                 T(test_derived_paths_follow_a_state_dir_set_later_in_the_file),
                 T(test_explicit_paths_are_kept_when_state_dir_moves),
                 T(test_path_too_long_to_print_back_is_refused),
