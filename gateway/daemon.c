@@ -129,10 +129,14 @@ static int record(struct daemon *d, const struct engine_decision *dec)
         }
         if (r == 0)
                 r = store_commit(d->store);
-        if (r < 0)
+        if (r < 0) {
                 store_rollback(d->store);
-        else if (alert)
+                /* Not stored, so the outbox cannot carry it: the platform hears it anyway. */
+                if (alert)
+                        daemon_uplink_unstored(d, dec);
+        } else if (alert) {
                 outbox_pump(d->outbox);
+        }
         return r;
 }
 

@@ -142,6 +142,8 @@ void daemon_uplink_stop(struct daemon *d);
  * errno. */
 int daemon_uplink_alerts(struct daemon *d, const struct engine_decision *dec,
                          long long before_event);
+/* The alert of a decision the store could not take, sent at once without the outbox. */
+void daemon_uplink_unstored(struct daemon *d, const struct engine_decision *dec);
 /* At a stop: starts waiting (at most DAEMON_DRAIN_MS) for the platform to acknowledge what is
  * pending, and returns true; false when there is nothing to wait for (no connection, nothing
  * pending), and the loop may exit now. */

@@ -59,6 +59,27 @@ int daemon_uplink_alerts(struct daemon *d, const struct engine_decision *dec,
         return r;
 }
 
+void daemon_uplink_unstored(struct daemon *d, const struct engine_decision *dec)
+{
+        const char *what = dec->detector ? dec->detector : dec->zone ? dec->zone : "building";
+        json_t *msg = NULL;
+        int r;
+
+        if (!d->uplink)
+                return;
+        /* The registry is still readable when the disk is full: only writes fail. */
+        r = message_alert(d->store, d->config->gateway_id, dec, 0, wallclock_ms(), &msg);
+        if (r == 0)
+                r = outbox_send_unstored(d->outbox, "alert", msg);
+        json_decref(msg);
+        if (r < 0)
+                log_error_errno(r, "%s %s: the platform cannot be told now either",
+                                engine_decision_name(dec->kind), what);
+        else
+                log_warning("%s %s: sent to the platform without being stored (once, no seq)",
+                            engine_decision_name(dec->kind), what);
+}
+
 static int count_open_alarms(struct daemon *d, long long *n)
 {
         sqlite3_stmt *st = NULL;

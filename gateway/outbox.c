@@ -308,6 +308,30 @@ static int on_flush(sd_event_source *src, void *userdata)
         return 0;
 }
 
+int outbox_send_unstored(struct outbox *o, const char *topic, json_t *msg)
+{
+        char id[37], full[512], *text = NULL;
+        int r;
+
+        if (!o || !o->uplink)
+                return -ENOTCONN;
+        r = make_uuid(id);
+        if (r < 0)
+                return r;
+        if (json_object_set_new(msg, "id", json_string(id)) < 0 ||
+            json_object_set_new(msg, "seq", json_null()) < 0 ||
+            json_object_set_new(msg, "stored", json_false()) < 0)
+                return -ENOMEM;
+        text = json_dumps(msg, JSON_COMPACT);
+        if (!text)
+                return -ENOMEM;
+        snprintf(full, sizeof(full), "%s%s", o->prefix, topic);
+        /* Tag 0: no outbox row waits for its acknowledgement. */
+        r = uplink_publish(o->uplink, full, text, strlen(text), 1, false, 0);
+        free(text);
+        return r;
+}
+
 void outbox_delivered(struct outbox *o, uint64_t seq)
 {
         if (!o || !contains(o->inflight, o->n_inflight, seq))

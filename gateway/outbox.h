@@ -52,6 +52,12 @@ int outbox_coalesce(struct store *s, long long max, int64_t now_ms, long long *d
 
 struct outbox;
 
+/* Sends @msg (an alert the store could not take) on @topic below the prefix at once, at QoS 1,
+ * with a fresh id, "seq": null and "stored": false: at most once, since nothing keeps it for a
+ * second try. Returns 0, -ENOTCONN without an uplink or while it is down, or the uplink's
+ * error. */
+int outbox_send_unstored(struct outbox *o, const char *topic, json_t *msg);
+
 /* The sender, publishing under @prefix ("firegate/v1/<gateway id>/") through @uplink (NULL: no
  * uplink; messages wait). Returns 0 or -ENOMEM. */
 int outbox_new(sd_event *event, struct store *s, struct uplink *uplink, const char *prefix,

@@ -242,6 +242,12 @@ DELETE = object()
 INVALID = [
     ("missing required field", "alert", alert, setp(["cause"], DELETE),
      "$", "required", "'cause' is a required property"),
+    ("null seq without saying it is unstored", "alert", alert, setp(["seq"], None),
+     "$", "required", "'stored' is a required property"),
+    ("unstored with a seq", "alert", alert, setp(["stored"], False),
+     "$.seq", "type", "is not of type 'null'"),
+    ("stored said true", "alert", alert, setp(["stored"], True),
+     "$.stored", "const", "False was expected"),
     ("missing null-able field", "alert", fault_alert, setp(["unit"], DELETE),
      "$", "required", "'unit' is a required property"),
     ("extra field", "alert", alert, setp(["debug"], True),
@@ -447,6 +453,11 @@ class UplinkSchemaTest(unittest.TestCase):
                          ["kind"]["enum"])
         self.assertEqual(list(uplink_schemas.schema("stats")["properties"]["faults"]
                               ["properties"]), props["fault"]["enum"][:-1])
+
+    def test_an_alert_the_store_could_not_take_is_valid_as_unstored(self):
+        m = alert()
+        m.update(seq=None, incident=None, stored=False)
+        uplink_schemas.validate("alert", m)
 
     def test_wrong_messages_are_refused_for_the_right_reason(self):
         self.assertGreaterEqual(len(INVALID), 15)
