@@ -129,14 +129,10 @@ static int record(struct daemon *d, const struct engine_decision *dec)
         }
         if (r == 0)
                 r = store_commit(d->store);
-        if (r < 0) {
+        if (r < 0)
                 store_rollback(d->store);
-                /* Not stored, so the outbox cannot carry it: the platform hears it anyway. */
-                if (alert)
-                        daemon_uplink_unstored(d, dec);
-        } else if (alert) {
+        else if (alert)
                 outbox_pump(d->outbox);
-        }
         return r;
 }
 
@@ -255,8 +251,17 @@ static void on_decision(void *ctx, const struct engine_decision *dec)
 
         daemon_walk_decision(d, dec);
 
-        if (r < 0)
-                log_error_errno(r, "the next decision could not be stored; the journal keeps it");
+        if (r < 0) {
+                log_error_errno(r, "%s %s could not be stored; the journal keeps it",
+                                engine_decision_name(dec->kind),
+                                dec->detector ? dec->detector
+                                : dec->output ? dec->output
+                                : dec->zone   ? dec->zone
+                                              : "building");
+                /* Not stored, so the outbox cannot carry it: the platform hears it anyway. */
+                if (message_alert_event(dec->kind))
+                        daemon_uplink_unstored(d, dec);
+        }
         subject[0] = '\0';
         append(subject, sizeof(subject), &o, engine_decision_name(dec->kind));
         if (dec->detector || dec->output) {

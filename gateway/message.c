@@ -226,7 +226,7 @@ static json_t *flag_list(unsigned flags)
 
 /* The place, unit, floor and zone of the incident, or of the decision for none. */
 static int add_place(struct store *s, json_t *msg, const struct engine_decision *d,
-                     long long incident, char *unit, size_t unit_size, bool *fire)
+                     long long incident, int64_t at, char *unit, size_t unit_size, bool *fire)
 {
         sqlite3_stmt *st = NULL;
         int r, rc;
@@ -241,8 +241,19 @@ static int add_place(struct store *s, json_t *msg, const struct engine_decision 
         json_object_set_new(msg, "first_detection_at", json_null());
         if (d->unit)
                 snprintf(unit, unit_size, "%s", d->unit);
-        if (incident <= 0)
+        if (incident <= 0) {
+                /* No incident row to read it from (the store could not take the decision): the
+                 * engine's interval carried over to the real clock, as incident.c does. */
+                if (*fire)
+                        json_object_set_new(
+                                msg, "first_detection_at",
+                                json_integer(d->first_detection != ENGINE_NEVER &&
+                                                             d->first_detection <= d->time &&
+                                                             d->time - d->first_detection <= at
+                                                     ? at - (d->time - d->first_detection)
+                                                     : at));
                 return 0;
+        }
         r = prepare(s, "SELECT place, unit, floor, zone, first_at, kind FROM incident WHERE id = ?",
                     &st);
         if (r < 0)
@@ -300,7 +311,7 @@ int message_alert(struct store *s, const char *gateway, const struct engine_deci
                             json_boolean(d->flags & ENGINE_FLAG_PRIORITY_RESCUE));
         r = add_building(s, msg, &building_ok);
         if (r == 0)
-                r = add_place(s, msg, d, incident, unit, sizeof(unit), &fire);
+                r = add_place(s, msg, d, incident, at, unit, sizeof(unit), &fire);
         if (r == 0)
                 r = add_detectors(s, msg, d, incident, &unknown, &unverified);
         if (r == 0)

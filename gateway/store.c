@@ -89,6 +89,34 @@ int store_schema_version(struct store *s)
         return v;
 }
 
+/* One message for every way the file can be found damaged, on one journal line, pointing at
+ * the recovery: the file is evidence, so it is never touched here. Returns -EBADMSG. */
+static int store_damaged(struct store *s, const char *reason)
+{
+        char text[512];
+        size_t o = 0;
+
+        /* quick_check's report starts with a header and spans lines. */
+        if (strncmp(reason, "*** in database main ***", 24) == 0)
+                reason += 24;
+        for (; *reason && o + 3 < sizeof(text); reason++) {
+                if (*reason == '\n') {
+                        if (o) {
+                                text[o++] = ';';
+                                text[o++] = ' ';
+                        }
+                } else {
+                        text[o++] = *reason;
+                }
+        }
+        text[o] = '\0';
+        log_error("%s: the store is damaged (%s); refusing to start on it. Keep a copy as "
+                  "evidence and follow \"Recovering a damaged store\" in store.md "
+                  "(/usr/share/doc/firegate/store.md)",
+                  s->path, text);
+        return -EBADMSG;
+}
+
 /* quick_check is O(pages) where integrity_check also cross-checks every index (O(N log N));
  * at start-up on an SD card the former is what a gateway can afford on every boot. */
 static int store_check_integrity(struct store *s)
@@ -97,20 +125,23 @@ static int store_check_integrity(struct store *s)
         const unsigned char *first;
         int r = 0, rc;
 
-        if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(5)", -1, &st, NULL) != SQLITE_OK)
-                return store_error(s, "checking integrity");
+        if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(5)", -1, &st, NULL) != SQLITE_OK) {
+                rc = sqlite3_extended_errcode(s->db) & 0xff;
+                return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB
+                               ? store_damaged(s, sqlite3_errmsg(s->db))
+                               : store_error(s, "checking integrity");
+        }
         rc = sqlite3_step(st);
         if (rc != SQLITE_ROW) {
-                r = store_error(s, "checking integrity");
+                rc = sqlite3_extended_errcode(s->db) & 0xff;
+                r = rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB
+                            ? store_damaged(s, sqlite3_errmsg(s->db))
+                            : store_error(s, "checking integrity");
                 goto out;
         }
         first = sqlite3_column_text(st, 0);
-        if (!first || strcmp((const char *)first, "ok") != 0) {
-                log_error("%s: integrity check failed: %s; refusing to start on a damaged "
-                          "database (restore it from a backup or move it aside)",
-                          s->path, first ? (const char *)first : "(no result)");
-                r = -EBADMSG;
-        }
+        if (!first || strcmp((const char *)first, "ok") != 0)
+                r = store_damaged(s, first ? (const char *)first : "no result from quick_check");
 out:
         sqlite3_finalize(st);
         return r;
@@ -161,8 +192,7 @@ static int store_setup(struct store *s, enum store_mode mode)
          * once, in words an installer understands. */
         if (sqlite3_exec(s->db, "PRAGMA schema_version", NULL, NULL, NULL) != SQLITE_OK &&
             (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_NOTADB) {
-                log_error("%s: not an SQLite database (or damaged beyond reading)", s->path);
-                return -EBADMSG;
+                return store_damaged(s, "not an SQLite database, or damaged beyond reading");
         }
         r = store_exec(s, "PRAGMA foreign_keys = ON", "enabling foreign keys");
         if (r < 0)

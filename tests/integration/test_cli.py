@@ -184,13 +184,13 @@ class Daemon(unittest.TestCase):
             f.seek(4096 * 3)
             f.write(b"\x5a" * 4096)
         done = self.gw.firegate("run", check=FAILURE, timeout=20)
-        self.assertIn("integrity check failed", done.stderr)
-        self.assertIn("restore it from a backup", done.stderr)
+        self.assertIn("the store is damaged", done.stderr)
+        self.assertIn("Recovering a damaged store", done.stderr)
         # An import, which writes, checks the whole file too; a listing only reads what it
         # needs (docs/store.md).
         done = self.gw.firegate("import", self.gw.bundle(floors=1, units_per_floor=1),
                                 check=FAILURE)
-        self.assertIn("integrity check failed", done.stderr)
+        self.assertIn("the store is damaged", done.stderr)
 
     def test_daemon_refuses_a_database_from_a_newer_version(self):
         db = sqlite3.connect(self.gw.state / "firegate.db")
