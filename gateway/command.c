@@ -154,10 +154,15 @@ int command_parse(const char *prefix, const char *topic, const void *payload, si
         }
         c->sent_at = json_integer_value(at);
         if (c->sent_at < now_ms - max_age_ms || c->sent_at > now_ms + max_age_ms) {
+                int64_t skew;
+
+                /* "at" comes from the network: any 64-bit value, so the difference may not fit. */
+                if (__builtin_sub_overflow(c->sent_at, now_ms, &skew))
+                        skew = c->sent_at < now_ms ? INT64_MIN : INT64_MAX;
                 snprintf(why, why_len,
                          "stale: sent %lld ms from the gateway's clock, more than the %lld "
                          "allowed",
-                         (long long)(c->sent_at - now_ms), (long long)max_age_ms);
+                         (long long)skew, (long long)max_age_ms);
                 r = -EINVAL;
                 goto out;
         }

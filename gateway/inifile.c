@@ -214,6 +214,13 @@ static int inifile_handle_key(void *user, const char *section, const char *name,
         /* Some inih builds announce each [section] with a NULL name; the reader checked it. */
         if (!name || !value || p->skip_section || p->fatal)
                 return 1;
+        /* inih takes ';' for a comment only after a space: "key =;x" would be read as ";x"
+         * and written back by config_print() as "key = ;x", which reads as empty. */
+        if (value[0] == ';') {
+                diag_add(p->d, p->path, p->line,
+                         "a value may not begin with ';' (after a space it starts a comment)");
+                return 1;
+        }
         r = p->ops->key(p->user, p->section, p->name[0] ? p->name : name, value, p->line);
         if (r < 0 && r != -EINVAL)
                 p->fatal = r;

@@ -227,8 +227,11 @@ static int learn_device(struct z2m_known *k, const json_t *entry)
                 if (r < 0)
                         goto err_clear;
         }
-        if (dev.n_props == 0)
+        if (dev.n_props == 0) {
+                /* An empty composite may have left an allocation behind. */
+                device_clear(&dev);
                 return 0;
+        }
         dev.name = strdup(name);
         if (!dev.name) {
                 r = -ENOMEM;

@@ -280,6 +280,16 @@ static void test_key_before_any_section_is_reported(void **state)
         assert_diag(f, 0, 1, "key 'log_level' comes before any [section]; it belongs in [gateway]");
 }
 
+/* inih ends a value at ';' only after a space: "=;x" would be the value ";x", which
+ * config_print() writes back as "= ;x", an empty value. */
+static void test_value_beginning_with_a_semicolon_is_refused(void **state)
+{
+        struct fixture *f = *state;
+
+        assert_load_fails(f, "[broker]\npassword =;secret\n", 1);
+        assert_diag(f, 0, 2, "a value may not begin with ';' (after a space it starts a comment)");
+}
+
 static void test_unknown_section_is_reported_once_and_its_keys_skipped(void **state)
 {
         struct fixture *f = *state;
@@ -1001,6 +1011,7 @@ int main(int argc, char **argv)
                 T(test_bad_uplink_uris_and_lone_certificates_are_reported),
                 T(test_uplink_warnings_name_what_is_insecure),
                 T(test_key_before_any_section_is_reported),
+                T(test_value_beginning_with_a_semicolon_is_refused),
                 T(test_unknown_section_is_reported_once_and_its_keys_skipped),
                 T(test_non_integer_is_reported_with_the_expected_range),
                 T(test_integer_out_of_range_is_reported_with_the_range),

@@ -434,6 +434,10 @@ static const char devices_json[] =
         "\"binary\",\"value_on\":\"YES\",\"value_off\":\"NO\"}]},{\"type\":\"switch\","
         "\"features\":[{\"access\":1,\"name\":\"heat\",\"property\":\"heat\",\"type\":"
         "\"binary\",\"value_on\":\"HOT\",\"value_off\":\"COLD\"}]}]}},"
+        /* a device with nothing for a detector, only an empty composite: learnt as nothing,
+         * and nothing of it kept (the leak check sees an allocation left behind) */
+        "{\"friendly_name\":\"lamp\",\"definition\":{\"model\":\"L1\",\"exposes\":["
+        "{\"type\":\"composite\",\"property\":\"color_xy\",\"features\":[]}]}},"
         /* entries the decoder cannot use are skipped, never fatal */
         "{\"friendly_name\":42},\"not an object\",{\"friendly_name\":\"nodef\","
         "\"definition\":null}]";
