@@ -594,7 +594,9 @@ static void load_rules(struct daemon *d)
         diag_free(diag);
 }
 
-static int start_engine(struct daemon *d)
+/* @fallback: rules that do not fit the building give way to the built-in ones, as at a start
+ * (an engine must run); a reload refuses them instead and keeps the rules in force. */
+static int start_engine(struct daemon *d, bool fallback)
 {
         struct engine_setup setup = {
                 .detectors = d->view->detectors,
@@ -615,7 +617,7 @@ static int start_engine(struct daemon *d)
                 return -ENOMEM;
         r = engine_new(&setup, diag, &d->engine);
         diag_log(diag, LOG_NOTICE);
-        if (r == -EINVAL && d->rules) {
+        if (r == -EINVAL && d->rules && fallback) {
                 log_error("the rules do not fit this building: running on the built-in rules");
                 setup.rules = NULL;
                 r = engine_new(&setup, NULL, &d->engine);
@@ -1117,7 +1119,7 @@ static void reload(struct daemon *d)
         say_restart_only(d->config, next);
         d->sounders = next;
         d->engine = NULL;
-        r = start_engine(d);
+        r = start_engine(d, false);
         if (r < 0) {
                 log_error("reload refused: the rules engine cannot start with them; nothing "
                           "changed");
@@ -1268,7 +1270,7 @@ int daemon_run(const struct config *config, struct store *store, const char *aut
         if (r < 0)
                 goto out;
         load_rules(&d);
-        r = start_engine(&d);
+        r = start_engine(&d, true);
         if (r == 0)
                 r = incident_open_alarms(store, restore_one, &d);
         if (r == 0)
