@@ -4,37 +4,44 @@
 (the ceiling: a consumer that does nothing with a message), firegate, and Node-RED 4 running the
 equivalent flow (bench/node-red-flow.json). Prints one markdown table with the targets.
 
-Set-up: a building broker (Mosquitto on loopback, set_tcp_nodelay on unless --broker-nagle)
-and the platform's broker (TLS, client certificates, examples/upstream-acl.conf), as
-bench_uplink.py does. Synthetic buildings from tests/support/make_building.py, every wireless
-detector moved behind Zigbee2MQTT and the wired call points left out (the load is MQTT), cut to
-exactly 100, 1,000 and 10,000 detectors, signed and imported. bench/loadgen (C, libmosquitto)
-plays the Zigbee2MQTT bridge: each detector's whole state on zigbee2mqtt/<device>, in turn, at
-an exact rate, and alarms clocked to the platform.
+Set-up: a building broker (Mosquitto on loopback, set_tcp_nodelay on) and the platform's
+broker (TLS, client certificates, examples/upstream-acl.conf), as bench_uplink.py does.
+Synthetic buildings from tests/support/make_building.py, every wireless detector moved behind
+Zigbee2MQTT and the wired call points left out (the load is MQTT), cut to exactly 100, 1,000
+and 10,000 detectors, signed and imported. bench/loadgen (C) plays the Zigbee2MQTT bridge: each
+detector's whole state on zigbee2mqtt/<device>, in turn, at an exact rate, and alarms clocked
+to the platform.
 
-Rows:
-- throughput: the offered rate doubles from 1,000 messages a second, each level 4 s; a level
-  counts only if the loadgen got it out (>= 97 % of the rate: the broker took it), the
-  consumer had processed >= 97 % of it when it ended, everything within 3 s after (nothing
-  lost), and its backlog did not grow. After the first failed level, three bisections. What
-  "processed" means: mosquitto_sub, bytes of its output (one per message); firegate, the
-  messages received in `status` over the control socket; Node-RED, the messages its rule
-  function saw (GET /bench/stats). mosquitto_sub runs first and again last, to bracket any
-  change in the machine's other load.
-- CPU seconds per million messages, from /proc/<pid>/stat (utime + stime, every thread), over
-  10 s at 1,000 messages a second and over the highest level sustained, drain included.
+Rows, in the order they are measured:
+- idle: context switches of every thread over 60 s with nothing published, the three
+  consumers side by side (perf is not used: switches are the measure of wake-ups);
+- CPU seconds per million messages at 1,000 messages a second, from /proc/<pid>/stat (utime
+  + stime, every thread), the three side by side for 20 s: the same seconds for all;
+- disk: write_bytes of /proc/<pid>/io over 300 s (one statistics report) of every detector
+  reporting once a minute, firegate and Node-RED side by side; meanwhile the memory rows'
+  gateways of 100 and 10,000 detectors run on a base topic of their own: VmRSS after start
+  and after every detector reported 5 times;
+- throughput, each consumer alone: the offered rate doubles from 1,000 messages a second,
+  each level 4 s; a level counts only if the loadgen got it out (>= 97 % of the rate: the
+  broker took it), the consumer had processed >= 97 % of it when it ended, everything within
+  3 s after (nothing lost), and its backlog did not grow. After the first failed level, three
+  bisections. What "processed" means: mosquitto_sub, bytes of its output (one per message);
+  firegate, the messages received in `status` over the control socket; Node-RED, the
+  messages its rule function saw (GET /bench/stats). mosquitto_sub runs first and again last,
+  to bracket any change in the machine's other load. CPU per million over the best level;
 - alarm latency under load: a heat detector's alarm published on the building broker to the
   alert naming it received on the platform's broker (bench/loadgen.c), with telemetry at
-  1,000 messages a second and at half the mosquitto_sub ceiling around it.
-- memory: VmRSS after start and after the run; disk: write_bytes of /proc/<pid>/io over 60 s of
-  every detector reporting once a minute; idle: context switches of every thread over 60 s
-  with nothing published (perf is not used: switches are the measure of wake-ups).
+  1,000 messages a second and at half the mosquitto_sub ceiling around it; for firegate also
+  with the building broker's set_tcp_nodelay off, and with its state on tmpfs (the disk's
+  share); VmRSS of the 1,000-detector daemon at its start and after these rows.
 
-Usage: bench_peers.py [--dir DIR] [--level-s S] [--no-node-red] [--broker-nagle] [--raw DIR]
-                      [--keep] [--verbose]
+Usage: bench_peers.py [--dir DIR] [--loadgen BIN] [--level-s S] [--idle-s S] [--disk-s S]
+                      [--alarms N] [--no-node-red] [--no-nagle-row] [--no-tmpfs-row]
+                      [--no-priority] [--raw DIR] [--keep] [--verbose]
 FIREGATE_BIN names the firegate binary (default build/release/firegate); --loadgen the load
 generator (default build/release/bench/loadgen). Node-RED is installed with npm into
-DIR/node-red the first time (about 120 MB). Exits 1 when the set-up fails; never on a target.
+DIR/node-red the first time (about 120 MB). Run as root, the bench's session gets nice -10
+(autogroup) unless --no-priority. Exits 1 when the set-up fails; never on a target.
 """
 
 import argparse
@@ -389,7 +396,8 @@ class NodeRed:
                      for dev, did, kind, unit in dets}
         (self.dir / "detectors.json").write_text(json.dumps(detectors))
         self.port = fgtest.free_port()
-        (self.dir / "settings.js").write_text(f"""// Headless: no editor, no admin API; the flow's own HTTP endpoint only.
+        (self.dir / "settings.js").write_text(f"""// Headless: no editor, no admin API; the flow's
+// own HTTP endpoint only.
 module.exports = {{
     uiHost: "127.0.0.1",
     uiPort: {self.port},
@@ -691,7 +699,8 @@ def table(r, args):
     cpm = {k: v["per_million"] for k, v in low.items()}
     limit = TARGETS["cpu_ratio"] * cpm.get("mosquitto_sub", nan)
     row("CPU s per million messages at 1,000 msg/s (side by side, the same seconds)",
-        *[f"{cpm[k]:.1f}" if k in cpm else "–" for k in ("mosquitto_sub", "firegate", "Node-RED")],
+        *[f"{cpm[k]:.1f}" if k in cpm else "–"
+          for k in ("mosquitto_sub", "firegate", "Node-RED")],
         f"≤ 1.5 × mosquitto_sub = {limit:.1f}", cpm.get("firegate", nan) <= limit)
     top = each(lambda c: cpu_per_million(c["best"]) if c["best"] else nan, nan)
     limit = TARGETS["cpu_ratio"] * top[0]
