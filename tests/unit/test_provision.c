@@ -335,8 +335,9 @@ static void test_edited_example_loads_with_every_other_setting_kept(void **state
         const char *edited;
 
         (void)state;
+        /* ctest sets it; by hand it must be given, not skipped (test_config does the same). */
         if (!path)
-                skip();
+                fail_msg("give the example's path in FIREGATE_EXAMPLE_CONF");
         assert_non_null(d);
         assert_int_equal(fileio_read_all(path, 1 << 20, &text, &len), 0);
         assert_int_equal(provision_ini_new(text, len, &ini), 0);
