@@ -105,7 +105,7 @@ static int decision_priority(enum engine_decision_kind k)
 /* The alerts are written in the decision's transaction, so they exist exactly when the
  * incident change does. Should they fail to be built, the incident is still committed and the
  * error said: a decision the platform does not hear of is bad, one not recorded is worse. */
-static int record(struct daemon *d, const struct engine_decision *dec)
+int daemon_record(struct daemon *d, const struct engine_decision *dec, int64_t wall_ms)
 {
         bool alert = message_alert_event(dec->kind) != NULL;
         sqlite3 *db = store_db(d->store);
@@ -115,7 +115,7 @@ static int record(struct daemon *d, const struct engine_decision *dec)
         if (r == 0 && alert)
                 r = incident_last_event(d->store, &before);
         if (r == 0)
-                r = incident_record(d->store, dec, wallclock_ms(), NULL);
+                r = incident_record(d->store, dec, wall_ms, NULL);
         if (r == 0 && alert) {
                 int a = sqlite3_exec(db, "SAVEPOINT alerts", NULL, NULL, NULL) == SQLITE_OK
                                 ? daemon_uplink_alerts(d, dec, before)
@@ -247,17 +247,24 @@ static void on_decision(void *ctx, const struct engine_decision *dec)
         struct daemon *d = ctx;
         char flags[256], subject[256];
         size_t o = 0;
-        int r = record(d, dec);
+        int64_t wall = wallclock_ms();
+        /* Decisions the store refused earlier go first: the log keeps the engine's order. */
+        int r = daemon_unstored_flush(d);
 
+        if (r == 0)
+                r = daemon_record(d, dec, wall);
         daemon_walk_decision(d, dec);
 
         if (r < 0) {
-                log_error_errno(r, "%s %s could not be stored; the journal keeps it",
+                log_error_errno(r,
+                                "%s %s could not be stored; the journal keeps it, and it goes "
+                                "into the incident log when the store takes writes again",
                                 engine_decision_name(dec->kind),
                                 dec->detector ? dec->detector
                                 : dec->output ? dec->output
                                 : dec->zone   ? dec->zone
                                               : "building");
+                daemon_unstored_keep(d, dec, wall);
                 /* Not stored, so the outbox cannot carry it: the platform hears it anyway. */
                 if (message_alert_event(dec->kind))
                         daemon_uplink_unstored(d, dec);
@@ -503,9 +510,17 @@ static void on_broker_state(void *ctx, bool connected)
         uint64_t now;
 
         if (!connected) {
+                /* The gap is counted from when the broker was last known to be there: a broker
+                 * that went silent is noticed only by the keep-alive, up to 2.5 keep-alives
+                 * later, and counting from then would spend most of EN 54-2's 100 s. */
+                uint64_t since = d->mqtt ? mqtt_down_since(d->mqtt) : 0;
+
                 sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+                if (!since || since > now)
+                        since = now;
                 sd_event_source_set_time(d->broker_fault,
-                                         now + (uint64_t)d->config->broker_fault_after_s * 1000000);
+                                         since + (uint64_t)d->config->broker_fault_after_s *
+                                                         1000000);
                 sd_event_source_set_enabled(d->broker_fault, SD_EVENT_ONESHOT);
                 return;
         }
@@ -1227,6 +1242,9 @@ static int setup_loop(struct daemon *d)
 
 static void daemon_free(struct daemon *d)
 {
+        /* A last try: space may have come back since the last retry. */
+        daemon_unstored_flush(d);
+        daemon_unstored_free(d);
         daemon_walk_free(d);
         config_free(d->reloaded);
         daemon_gpio_stop(d);

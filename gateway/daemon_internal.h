@@ -100,6 +100,11 @@ struct daemon {
         /* the installer's walk test: daemon_walk.c */
         struct walk *walk; /* NULL until the first one */
 
+        /* decisions the store refused, waiting for it: daemon_unstored.c */
+        struct unstored_decision *unstored;
+        size_t n_unstored, cap_unstored;
+        sd_event_source *unstored_retry;
+
         /* wired detectors and relays: daemon_gpio.c */
         struct gpio *gpio; /* NULL when the building has none */
         struct wired *wired;
@@ -118,6 +123,20 @@ int daemon_act(struct daemon *d, const char *verb, const char *target, const cha
 
 /* Sets the engine's single timer to its next deadline; after every reading or command. */
 void daemon_arm_deadline(struct daemon *d);
+
+/* Commits decision @dec, taken when the real-time clock read @wall_ms, to the incident log with
+ * its alerts, before anything else learns of it. Returns 0 or a negative errno (said). */
+int daemon_record(struct daemon *d, const struct engine_decision *dec, int64_t wall_ms);
+
+/* daemon_unstored.c */
+/* Keeps a copy of @dec, which the store refused, to be recorded at @wall_ms when it takes writes
+ * again (retried every 10 s). Returns 0 or -ENOMEM (said). */
+int daemon_unstored_keep(struct daemon *d, const struct engine_decision *dec, int64_t wall_ms);
+/* Records the kept decisions in order; 0 when none is left, else the store's error. */
+int daemon_unstored_flush(struct daemon *d);
+size_t daemon_unstored_count(const struct daemon *d);
+/* Says how many were never stored, and frees them. */
+void daemon_unstored_free(struct daemon *d);
 
 /* daemon_gpio.c */
 int daemon_gpio_start(struct daemon *d);

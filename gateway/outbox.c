@@ -8,6 +8,10 @@
  * so a fire alarm committed while statistics are in flight still goes out next, and nothing is
  * published twice on one connection. Acknowledgements are written by a deferred event, once per
  * loop iteration, so a burst of PUBACKs is one transaction.
+ *
+ * Held messages have no row: each is a JSON object in memory until its PUBACK, published before
+ * any row (there are few, and an unstored alert is the most urgent thing the gateway has), again
+ * after every reconnect. Their tags have the top bit set, which no sequence number reaches.
  */
 #include "outbox.h"
 
@@ -25,11 +29,24 @@
 #define OUTBOX_TRACK_MAX 1024
 /* Delivered statistics older than this are removed: alerts and responses stay for ever. */
 #define STATS_KEEP_MS (24LL * 3600 * 1000)
+/* Held messages: unstored alerts during a disk failure, the statistics of a few intervals. */
+#define OUTBOX_HELD_MAX 256
+#define HELD_TAG_BIT    (UINT64_C(1) << 63)
 
 static const char *const kind_names[] = {
         [OUTBOX_ALERT] = "alert",
         [OUTBOX_STATS] = "stats",
         [OUTBOX_RESPONSE] = "response",
+};
+
+struct held {
+        uint64_t tag;
+        enum outbox_kind kind;
+        enum outbox_priority priority;
+        bool spill; /* stored when the connection is lost before its acknowledgement */
+        bool sent;  /* published on this connection */
+        char topic[64];
+        json_t *msg;
 };
 
 struct outbox {
@@ -41,6 +58,9 @@ struct outbox {
         sqlite3_stmt *pending;
         uint64_t inflight[OUTBOX_TRACK_MAX], acked[OUTBOX_TRACK_MAX];
         size_t n_inflight, n_acked;
+        struct held held[OUTBOX_HELD_MAX]; /* in the order given */
+        size_t n_held;
+        uint64_t next_held;
         bool refused_logged; /* a publish error is said once per connection */
 };
 
@@ -85,13 +105,19 @@ int outbox_add(struct store *s, enum outbox_kind kind, enum outbox_priority prio
         sqlite3_stmt *st = NULL;
         char id[37], *payload = NULL;
         long long seq = 0;
-        int r;
+        int r = 0;
 
-        r = make_uuid(id);
+        /* A held message stored after all keeps its id, so the platform sees one message even
+         * if the held copy did arrive before the connection was lost. */
+        if (json_is_string(json_object_get(msg, "id")))
+                snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(msg, "id")));
+        else
+                r = make_uuid(id);
         if (r == 0)
                 r = next_seq(s, &seq);
         if (r < 0)
                 return r;
+        json_object_del(msg, "stored");
         if (json_object_set_new(msg, "id", json_string(id)) < 0 ||
             json_object_set_new(msg, "seq", json_integer(seq)) < 0)
                 return -ENOMEM;
@@ -225,6 +251,37 @@ size_t outbox_inflight(const struct outbox *o)
         return o ? o->n_inflight + o->n_acked : 0;
 }
 
+/* Publishes the held messages not yet sent on this connection, in the order given. Returns 0,
+ * or -EAGAIN when the window is full (rows wait too). */
+static int publish_held(struct outbox *o)
+{
+        char topic[512], *text;
+        int r;
+
+        for (size_t i = 0; i < o->n_held; i++) {
+                struct held *h = &o->held[i];
+
+                if (h->sent)
+                        continue;
+                text = json_dumps(h->msg, JSON_COMPACT);
+                if (!text)
+                        return -ENOMEM;
+                snprintf(topic, sizeof(topic), "%s%s", o->prefix, h->topic);
+                r = uplink_publish(o->uplink, topic, text, strlen(text), 1, false, h->tag);
+                free(text);
+                if (r == -EAGAIN || r == -ENOTCONN)
+                        return -EAGAIN;
+                if (r < 0 && !o->refused_logged) {
+                        log_error_errno(r, "uplink: cannot publish a held %s message",
+                                        kind_names[h->kind]);
+                        o->refused_logged = true;
+                }
+                /* A refused one is tried again after the next reconnect, like a row. */
+                h->sent = true;
+        }
+        return 0;
+}
+
 void outbox_pump(struct outbox *o)
 {
         sqlite3_stmt *st = o ? o->pending : NULL;
@@ -232,6 +289,8 @@ void outbox_pump(struct outbox *o)
         int rc;
 
         if (!o || !o->uplink || !uplink_connected(o->uplink))
+                return;
+        if (publish_held(o) < 0)
                 return;
         sqlite3_reset(st);
         /* Enough rows to pass every one in flight or acked and still fill the window. */
@@ -308,13 +367,35 @@ static int on_flush(sd_event_source *src, void *userdata)
         return 0;
 }
 
-int outbox_send_unstored(struct outbox *o, const char *topic, json_t *msg)
+static void drop_held(struct outbox *o, size_t i)
 {
-        char id[37], full[512], *text = NULL;
+        json_decref(o->held[i].msg);
+        memmove(&o->held[i], &o->held[i + 1], (o->n_held - i - 1) * sizeof(o->held[0]));
+        o->n_held--;
+}
+
+int outbox_hold(struct outbox *o, enum outbox_kind kind, enum outbox_priority priority,
+                const char *topic, json_t *msg, bool spill)
+{
+        struct held *h;
+        char id[37];
         int r;
 
         if (!o || !o->uplink)
                 return -ENOTCONN;
+        if (strlen(topic) >= sizeof(h->topic))
+                return -EINVAL;
+        if (o->n_held == OUTBOX_HELD_MAX) {
+                /* An alert is worth more than the oldest held statistics, which the next ones
+                 * replace; nothing else is pushed out. */
+                size_t i = 0;
+
+                while (kind == OUTBOX_ALERT && i < o->n_held && o->held[i].kind != OUTBOX_STATS)
+                        i++;
+                if (kind != OUTBOX_ALERT || i == o->n_held)
+                        return -ENOBUFS;
+                drop_held(o, i);
+        }
         r = make_uuid(id);
         if (r < 0)
                 return r;
@@ -322,18 +403,72 @@ int outbox_send_unstored(struct outbox *o, const char *topic, json_t *msg)
             json_object_set_new(msg, "seq", json_null()) < 0 ||
             json_object_set_new(msg, "stored", json_false()) < 0)
                 return -ENOMEM;
-        text = json_dumps(msg, JSON_COMPACT);
-        if (!text)
-                return -ENOMEM;
-        snprintf(full, sizeof(full), "%s%s", o->prefix, topic);
-        /* Tag 0: no outbox row waits for its acknowledgement. */
-        r = uplink_publish(o->uplink, full, text, strlen(text), 1, false, 0);
-        free(text);
-        return r;
+        h = &o->held[o->n_held++];
+        *h = (struct held){
+                .tag = HELD_TAG_BIT | ++o->next_held,
+                .kind = kind,
+                .priority = priority,
+                .spill = spill,
+                .msg = json_incref(msg),
+        };
+        snprintf(h->topic, sizeof(h->topic), "%s", topic);
+        if (uplink_connected(o->uplink))
+                publish_held(o);
+        return 0;
+}
+
+size_t outbox_held(const struct outbox *o)
+{
+        return o ? o->n_held : 0;
+}
+
+/* The connection was lost: what may be stored is, in one transaction, so that a power cut
+ * during the outage does not lose it; the rest is published again at the next connection. */
+static void spill_held(struct outbox *o)
+{
+        int64_t now = wallclock_ms();
+        size_t n = 0;
+        int r;
+
+        for (size_t i = 0; i < o->n_held; i++)
+                n += o->held[i].spill;
+        if (!n)
+                return;
+        r = store_begin(o->store);
+        for (size_t i = 0; r == 0 && i < o->n_held; i++)
+                if (o->held[i].spill)
+                        r = outbox_add(o->store, o->held[i].kind, o->held[i].priority,
+                                       o->held[i].topic, o->held[i].msg, 0, now, NULL);
+        if (r == 0)
+                r = store_commit(o->store);
+        if (r < 0) {
+                store_rollback(o->store);
+                log_warning("uplink down: %zu held messages could not be stored; they stay in "
+                            "memory until the next connection",
+                            n);
+                /* outbox_add may have numbered some: they go as held messages again. */
+                for (size_t i = 0; i < o->n_held; i++)
+                        if (o->held[i].spill) {
+                                json_object_set_new(o->held[i].msg, "seq", json_null());
+                                json_object_set_new(o->held[i].msg, "stored", json_false());
+                        }
+                return;
+        }
+        for (size_t i = o->n_held; i-- > 0;)
+                if (o->held[i].spill)
+                        drop_held(o, i);
 }
 
 void outbox_delivered(struct outbox *o, uint64_t seq)
 {
+        if (o && (seq & HELD_TAG_BIT)) {
+                for (size_t i = 0; i < o->n_held; i++)
+                        if (o->held[i].tag == seq) {
+                                drop_held(o, i);
+                                break;
+                        }
+                return;
+        }
         if (!o || !contains(o->inflight, o->n_inflight, seq))
                 return;
         remove_from(o->inflight, &o->n_inflight, seq);
@@ -347,8 +482,12 @@ void outbox_connection(struct outbox *o, bool up)
                 return;
         o->n_inflight = 0;
         o->refused_logged = false;
+        for (size_t i = 0; i < o->n_held; i++)
+                o->held[i].sent = false;
         if (up)
                 outbox_pump(o);
+        else
+                spill_held(o);
 }
 
 int outbox_new(sd_event *event, struct store *s, struct uplink *uplink, const char *prefix,
@@ -389,6 +528,14 @@ void outbox_free(struct outbox *o)
 {
         if (!o)
                 return;
+        /* Held statistics are stored for the next start; unstored alerts cannot be (their
+         * decisions are kept by the daemon, which says what it could not store). */
+        spill_held(o);
+        if (o->n_held)
+                log_warning("%zu held messages were not acknowledged before the stop: lost",
+                            o->n_held);
+        while (o->n_held)
+                drop_held(o, o->n_held - 1);
         sqlite3_finalize(o->pending);
         sd_event_source_disable_unref(o->flush);
         sd_event_unref(o->event);

@@ -52,12 +52,6 @@ int outbox_coalesce(struct store *s, long long max, int64_t now_ms, long long *d
 
 struct outbox;
 
-/* Sends @msg (an alert the store could not take) on @topic below the prefix at once, at QoS 1,
- * with a fresh id, "seq": null and "stored": false: at most once, since nothing keeps it for a
- * second try. Returns 0, -ENOTCONN without an uplink or while it is down, or the uplink's
- * error. */
-int outbox_send_unstored(struct outbox *o, const char *topic, json_t *msg);
-
 /* The sender, publishing under @prefix ("firegate/v1/<gateway id>/") through @uplink (NULL: no
  * uplink; messages wait). Returns 0 or -ENOMEM. */
 int outbox_new(sd_event *event, struct store *s, struct uplink *uplink, const char *prefix,
@@ -76,6 +70,21 @@ void outbox_connection(struct outbox *o, bool up);
 
 /* The broker acknowledged the message with sequence number @seq. */
 void outbox_delivered(struct outbox *o, uint64_t seq);
+
+/* Sends @msg (a JSON object) on @topic below the prefix without a row in the store, at QoS 1,
+ * with a fresh "id", "seq": null and "stored": false, before any pending row. It is kept in
+ * memory until the broker acknowledges it, and published again after each reconnect. With
+ * @spill, it is stored instead (outbox_add, same id, numbered) when the connection is lost
+ * before its acknowledgement; a store that cannot take it then leaves it held. Without @spill
+ * (an alert the store refused) it stays held until acknowledged. What is held is lost with the
+ * process. At most 256 are held: an alert then pushes out the oldest held statistics.
+ * Returns 0, -ENOTCONN without an uplink, -ENOBUFS when full, -EINVAL for a topic over 63
+ * bytes, or -ENOMEM. */
+int outbox_hold(struct outbox *o, enum outbox_kind kind, enum outbox_priority priority,
+                const char *topic, json_t *msg, bool spill);
+
+/* How many messages are held (outbox_hold). */
+size_t outbox_held(const struct outbox *o);
 
 /* Delivered messages not yet committed as such, and messages in flight. */
 size_t outbox_inflight(const struct outbox *o);

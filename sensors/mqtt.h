@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 struct mqtt;
@@ -46,5 +47,10 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
                  bool retain);
 
 bool mqtt_connected(const struct mqtt *m);
+
+/* When the broker was last known to be there, as CLOCK_MONOTONIC µs, after a connection ended:
+ * the moment it ended, or for a keep-alive timeout the last thing read from it. 0 before any
+ * connection ended. */
+uint64_t mqtt_down_since(const struct mqtt *m);
 
 #endif

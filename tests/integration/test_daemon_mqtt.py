@@ -200,6 +200,24 @@ class DaemonWithBroker(unittest.TestCase):
         self.broker.publish("stat/apt_2_01_heat/RESULT", '{"Switch1":{"Action":"ON"}}')
         self.daemon.wait_for("critical: alarm f2-u01-heat")
 
+    def test_silent_broker_is_a_fault_counted_from_when_it_was_last_heard(self):
+        # SIGSTOP keeps the broker's sockets open and answers nothing, as a hung or powered-off
+        # broker host would: only the keep-alive (5 s here) can tell. The gap is counted from
+        # the last thing read, so the fault comes within 2.5 keep-alives (12.5 s) of it, not
+        # fault_after_s (10 s) after the keep-alive gave up, up to 22.5 s.
+        self.broker.proc.send_signal(signal.SIGSTOP)
+        self.addCleanup(self.broker.proc.send_signal, signal.SIGCONT)
+        stopped = time.monotonic()
+        self.daemon.wait_for("connection lost", timeout=30)
+        self.daemon.wait_for("fault offline in building", timeout=30)
+        took = time.monotonic() - stopped
+        print(f"fault {took:.1f} s after the broker fell silent", file=sys.stderr)
+        self.assertLess(took, 15.5, f"the fault came {took:.1f} s after the broker fell silent")
+        self.broker.proc.send_signal(signal.SIGCONT)
+        self.daemon.wait_for("building broker is reachable again", timeout=60)
+        self.broker.publish("stat/apt_2_01_heat/RESULT", '{"Switch1":{"Action":"ON"}}')
+        self.daemon.wait_for("critical: alarm f2-u01-heat")
+
 
 class DaemonWithPasswordBroker(unittest.TestCase):
     """A building broker that takes only known users: the daemon logs in with the configured

@@ -12,7 +12,8 @@ real SQLite files, while things break under it (docs/faults.md):
 - the platform's broker stopped: the alarms raised meanwhile wait in the outbox and all arrive,
   in order, once it is back;
 - the state directory on a full file system: the daemon keeps running, sounds the siren, says
-  what it could not store, and stores and delivers again once space returns;
+  what it could not store, tells the platform as soon as it is reachable, and once space
+  returns writes the alarm raised meanwhile into the log at its own time;
 - a damaged database: start refused, the damaged file left as it was, and the recovery that
   docs/store.md describes gives a store the daemon runs on.
 
@@ -682,6 +683,10 @@ class DiskFull(Faults):
                                  "ORDER BY seq")
 
         disk.fill(daemon)
+        filled_ms = int(time.time() * 1000)
+        # The platform's broker goes too: the unstored alert waits in memory for it.
+        self.upstream.stop()
+        daemon.wait_for(f"uplink ssl://127.0.0.1:{self.upstream.port}: connection lost")
         mark = len(daemon.lines)
         self.heat_on(during)
         alarm = daemon.wait_for(f"critical: alarm {during} ")
@@ -695,11 +700,15 @@ class DiskFull(Faults):
         if disk.mode == "tmpfs":
             self.assertTrue(any("database or disk is full" in x for x in journal),
                             "\n".join(journal))
+        # Retries are spaced: a full disk must not fill the journal (on the same disk) too.
+        self.assertLess(len(journal), 20, "\n".join(journal[:40]))
         self.assertEqual(self.query("SELECT count(*) FROM incident_detector WHERE detector = ?",
                                     during)[0][0], 0, "stored on a full disk?")
         status = self.gw.json("status")
         self.assertTrue(status["building_broker"]["connected"], status)
-        # The platform is told all the same (docs/uplink.md): at once, once, marked unstored.
+        # The platform is told all the same (docs/uplink.md), marked unstored, as soon as it
+        # is reachable again.
+        self.upstream.start()
         unstored = self.platform.wait(
             lambda a: a["event"] == "fire_alarm" and a["detectors"][0]["id"] == during,
             timeout=20, what=f"the alarm of {during}, raised while the disk was full")
@@ -708,11 +717,28 @@ class DiskFull(Faults):
         unstored = f"id {unstored['id']}, seq {unstored['seq']}, stored {unstored['stored']}"
 
         disk.free(daemon)
+        freed_ms = int(time.time() * 1000)
+        # The alarm raised while the disk was full goes into the log at its own time, with its
+        # alert, before anything newer (retried every 10 s).
+        daemon.wait_for("decisions the store refused earlier are now in the incident log",
+                        timeout=30)
+        rows = self.query("SELECT e.incident, e.at FROM incident_event e JOIN incident_detector "
+                          "d ON d.incident = e.incident WHERE d.detector = ? AND "
+                          "e.decision = 'alarm'", during)
+        self.assertEqual(len(rows), 1, f"the alarm of {during} is not in the log: {rows}")
+        self.assertTrue(filled_ms <= rows[0][1] <= freed_ms,
+                        f"logged at {rows[0][1]}, not when it was raised ({filled_ms}..{freed_ms})")
+        late = self.platform.wait(
+            lambda a: a["event"] == "fire_alarm" and a["detectors"][0]["id"] == during and
+            a.get("seq") is not None, timeout=30, what=f"the stored alert of {during}")
+        self.assertEqual(late["incident"], rows[0][0])
         self.heat_on(after)
         daemon.wait_for(f"critical: alarm {after} ")
         siren(after)
         self.assertEqual(self.query("SELECT count(*) FROM incident_detector WHERE detector = ?",
                                     after)[0][0], 1, "not stored once space returned")
+        self.assertLess(rows[0][0], self.query("SELECT incident FROM incident_detector WHERE "
+                                               "detector = ?", after)[0][0])
         self.platform.wait(lambda a: a["event"] == "fire_alarm" and
                            a["detectors"][0]["id"] == after, timeout=30,
                            what="the alarm raised once space returned")
@@ -732,8 +758,9 @@ class DiskFull(Faults):
         for line in journal:
             if during in line or "stored" in line or "error" in line:
                 say(f"full disk, the journal: {line}")
-        say(f"full disk ({disk.mode}): the alarm raised while full was sounded, logged and "
-            f"sent unstored: {unstored}; verify-log: {chain}")
+        say(f"full disk ({disk.mode}): the alarm raised while full was sounded, sent unstored "
+            f"once the platform was back ({unstored}), and logged as incident {rows[0][0]} once "
+            f"space returned; verify-log: {chain}")
         # Said last, since everything above holds without it: a line that says the decision
         # was not stored names it, so that the journal alone tells which alarm the incident
         # log lacks.

@@ -251,6 +251,34 @@ class Uplink(unittest.TestCase):
         self.assertEqual(len({a["id"] for a in alerts}), 100)
         self.assertEqual(sorted(a["detectors"][0]["id"] for a in alerts), heats)
 
+    def test_statistics_go_straight_while_the_platform_is_up_and_are_stored_while_down(self):
+        self.start()
+        # Up: sent without a row (the SD card is not written for them), held until the PUBACK.
+        live = self.platform.wait(lambda t, m: t == PREFIX + "stats", timeout=30,
+                                  what="statistics while up")
+        self.assertIsNone(live["seq"])
+        self.assertIs(live["stored"], False)
+        with self.db() as db:
+            rows = db.execute("SELECT count(*) FROM outbox WHERE kind = 'stats'").fetchone()[0]
+        self.assertEqual(rows, 0, "statistics written to the store while the uplink was up")
+        # Down: every report stored, and delivered with its seq once the platform is back.
+        self.upstream.stop()
+        self.daemon.wait_for("connection lost", timeout=20)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with self.db() as db:
+                rows = db.execute("SELECT count(*) FROM outbox WHERE kind = 'stats' AND "
+                                  "delivered_at IS NULL").fetchone()[0]
+            if rows:
+                break
+            time.sleep(0.5)
+        self.assertGreater(rows, 0, "statistics made while the uplink was down were not stored")
+        self.upstream.start()
+        self.replace_platform()
+        stored = self.platform.wait(lambda t, m: t == PREFIX + "stats" and m["seq"] is not None,
+                                    timeout=60, what="the statistics stored while down")
+        self.assertNotIn("stored", stored)
+
     def test_killed_between_commit_and_puback_sends_after_restart(self):
         self.start()
         self.platform.wait(lambda t, m: t == PREFIX + "status", what="status")

@@ -344,6 +344,10 @@ INVALID = [
      "$.chain_head", "pattern", "does not match"),
     ("chain head missing", "stats", stats, setp(["chain_head"], DELETE),
      "$", "required", "'chain_head' is a required property"),
+    ("stats with a null seq without saying they are unstored", "stats", stats,
+     setp(["seq"], None), "$", "required", "'stored' is a required property"),
+    ("stored stats said unstored", "stats", stats, setp(["stored"], False),
+     "$", "not", "should not be valid under"),
     ("broker connected as a string", "stats", stats,
      setp(["building_broker", "connected"], "yes"),
      "$.building_broker.connected", "type", "'yes' is not of type 'boolean'"),
@@ -458,6 +462,11 @@ class UplinkSchemaTest(unittest.TestCase):
         m = alert()
         m.update(seq=None, incident=None, stored=False)
         uplink_schemas.validate("alert", m)
+
+    def test_statistics_sent_straight_are_valid_as_unstored(self):
+        m = stats()
+        m.update(seq=None, stored=False)
+        uplink_schemas.validate("stats", m)
 
     def test_wrong_messages_are_refused_for_the_right_reason(self):
         self.assertGreaterEqual(len(INVALID), 15)
