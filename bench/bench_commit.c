@@ -13,26 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_common.h"
 #include "log.h"
 #include "store.h"
-
-static double now_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-
-        return (x > y) - (x < y);
-}
 
 static int run(const char *dir, const char *mode, int commits, double *lat)
 {
@@ -56,7 +41,7 @@ static int run(const char *dir, const char *mode, int commits, double *lat)
                 goto out;
         }
         for (int i = 0; i < commits; i++) {
-                double t0 = now_us();
+                double t0 = bc_now_us();
 
                 if (store_begin(s) < 0) {
                         r = -EIO;
@@ -74,7 +59,7 @@ static int run(const char *dir, const char *mode, int commits, double *lat)
                         r = -EIO;
                         goto out;
                 }
-                lat[i] = now_us() - t0;
+                lat[i] = bc_now_us() - t0;
         }
 out:
         sqlite3_finalize(ins);
@@ -116,7 +101,7 @@ int main(int argc, char **argv)
                 }
                 for (int i = 0; i < commits; i++)
                         total += lat[i];
-                qsort(lat, (size_t)commits, sizeof(double), cmp_double);
+                bc_sort(lat, (size_t)commits);
                 printf("| %s | %.0f | %.0f | %.0f | %.0f | %s |\n", modes[m],
                        (double)commits / (total / 1e6), lat[commits / 2], lat[commits * 99 / 100],
                        lat[commits - 1],

@@ -16,8 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_common.h"
 #include "diag.h"
 #include "engine.h"
 #include "ruleset.h"
@@ -30,14 +30,6 @@ static void count(void *ctx, const struct engine_decision *d)
 {
         (void)d;
         ((struct counter *)ctx)->decisions++;
-}
-
-static double now_s(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* A small deterministic generator: the same run gives the same readings. */
@@ -143,7 +135,7 @@ static int run(const struct building *b, const struct ruleset *rs, unsigned long
                 diag_free(d);
                 return r;
         }
-        t0 = now_s();
+        t0 = bc_now_us() / 1e6;
         for (unsigned long n = 0; n < readings; n++) {
                 size_t i = (size_t)(n % b->n_dets);
                 engine_time t = (engine_time)n * step;
@@ -168,7 +160,7 @@ static int run(const struct building *b, const struct ruleset *rs, unsigned long
                 engine_reading(e, &rd);
         }
         engine_tick(e, (engine_time)readings * step);
-        t1 = now_s();
+        t1 = bc_now_us() / 1e6;
         if (!quiet)
                 printf("| %s | %zu | %lu | %lu | %.0f | %.0f | %.0f |\n",
                        alarms ? "alarms" : "telemetry", b->n_dets, readings, c.decisions,

@@ -35,13 +35,22 @@ Rows, in the order they are measured:
   with the building broker's set_tcp_nodelay off, and with its state on tmpfs (the disk's
   share); VmRSS of the 1,000-detector daemon at its start and after these rows.
 
-Usage: bench_peers.py [--dir DIR] [--loadgen BIN] [--level-s S] [--idle-s S] [--disk-s S]
-                      [--alarms N] [--no-node-red] [--no-nagle-row] [--no-tmpfs-row]
-                      [--no-priority] [--raw DIR] [--keep] [--verbose]
-FIREGATE_BIN names the firegate binary (default build/release/firegate); --loadgen the load
-generator (default build/release/bench/loadgen). Node-RED is installed with npm into
-DIR/node-red the first time (about 120 MB). Run as root, the bench's session gets nice -10
-(autogroup) unless --no-priority. Exits 1 when the set-up fails; never on a target.
+--only ROWS (a comma list of throughput, cpu, latency, memory, disk, idle) measures only those
+rows and prints only them, for firegate alone: mosquitto_sub runs only where a row's target is
+its figure (cpu) or its ceiling (throughput, latency), Node-RED not at all. memory,disk,idle
+takes about seven minutes (the disk window is 300 s: --disk-s). With --verbose the memory rows
+also break firegate's RSS down (RssAnon, RssFile, the largest mappings in /proc/<pid>/smaps)
+and the idle row gives the switches of each thread.
+
+Usage: bench_peers.py [--dir DIR] [--firegate BIN] [--loadgen BIN] [--only ROWS]
+                      [--level-s S] [--idle-s S] [--disk-s S] [--alarms N] [--no-node-red]
+                      [--no-nagle-row] [--no-tmpfs-row] [--no-priority] [--raw DIR] [--keep]
+                      [--verbose]
+--firegate names the firegate binary (default FIREGATE_BIN, else build/release/firegate: not
+the one under --dir, which only says where the state goes); --loadgen the load generator
+(default build/release/bench/loadgen). Node-RED is installed with npm into DIR/node-red the
+first time (about 120 MB). Run as root, the bench's session gets nice -10 (autogroup) unless
+--no-priority. Exits 1 when the set-up fails; never on a target.
 """
 
 import argparse
@@ -97,6 +106,9 @@ ALARMS = 400            # per latency row
 PAYLOAD_BYTES = len('{"smoke":false,"battery":97,"battery_low":false,"tamper":false,'
                     '"linkquality":120,"temperature":24.5,"voltage":3000}')
 
+# The table's rows, by the names --only takes.
+ROWS = ("throughput", "cpu", "latency", "memory", "disk", "idle")
+
 TARGETS = {"share": 0.90, "cpu_ratio": 1.5, "p99_low": 5.0, "p99_half": 10.0,
            "rss_mib": 8.0, "disk_mb_day": 20.0, "idle_per_s": 2.0}
 
@@ -139,7 +151,7 @@ def write_bytes(pid):
 
 
 def switches(pid):
-    """Context switches of every thread of @pid: {thread name: count}, and the total."""
+    """Context switches of every thread of @pid: {thread id: (its name, count)}."""
     per = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
@@ -148,8 +160,46 @@ def switches(pid):
                     for k in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"))
         except OSError:
             continue
-        per[name] = per.get(name, 0) + n
+        per[int(task.name)] = (name, n)
     return per
+
+
+def by_name(threads):
+    """{thread id: (name, count)} summed by thread name."""
+    out = {}
+    for name, n in threads.values():
+        out[name] = out.get(name, 0) + n
+    return out
+
+
+def smaps(pid, top=10):
+    """The @top mappings of @pid by Rss, summed by what they map (a file's path, or [heap],
+    [stack], [anon] for anonymous memory with no name): [(what, Rss KiB, Pss KiB, mappings)]."""
+    per, what = {}, None
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split(None, 5)
+        if not head:
+            continue
+        if "-" in head[0] and not head[0].endswith(":"):  # "start-end perms offset dev inode path"
+            what = head[5].strip() if len(head) > 5 else "[anon]"
+            per.setdefault(what, [0, 0, 0])[2] += 1
+        elif head[0] in ("Rss:", "Pss:") and what:
+            per[what][head[0] == "Pss:"] += int(head[1])
+    ranked = sorted(per.items(), key=lambda kv: -kv[1][0])[:top]
+    return [(what, rss, pss, n) for what, (rss, pss, n) in ranked]
+
+
+def rss_breakdown(pid, who, verbose):
+    """Says (verbose) what @pid's resident memory is: VmRSS split into RssAnon, RssFile and
+    RssShmem (/proc/<pid>/status), and the largest mappings (smaps): which library costs what."""
+    if not verbose:
+        return
+    kib = {k: status_field(pid, k) for k in ("VmRSS", "RssAnon", "RssFile", "RssShmem")}
+    lines = [f"{who}: VmRSS {kib['VmRSS']} KiB = RssAnon {kib['RssAnon']} + RssFile "
+             f"{kib['RssFile']} + RssShmem {kib['RssShmem']} KiB; the largest mappings by Rss "
+             f"(KiB; Pss, the share of pages shared with other processes; how many mappings):"]
+    lines += [f"  {rss:6} KiB (Pss {pss:6})  {what} ({n})" for what, rss, pss, n in smaps(pid)]
+    say("\n".join(lines), verbose)
 
 
 def machine():
@@ -600,14 +650,15 @@ def side_by_side(lg, consumers, rate, seconds):
 # ---- the other rows ---------------------------------------------------------------------------
 
 def idle(pids, seconds):
-    """Context switches of every thread of each pid over @seconds, nothing published."""
+    """Context switches of every thread of each pid over @seconds, nothing published: {name:
+    (total, {thread id: (thread name, count)})}."""
     before = {name: switches(pid) for name, pid in pids.items()}
     time.sleep(seconds)
     out = {}
     for name, pid in pids.items():
         after = switches(pid)
-        per = {t: after[t] - before[name].get(t, 0) for t in after}
-        out[name] = (sum(per.values()), per)
+        per = {tid: (t, n - before[name].get(tid, (t, 0))[1]) for tid, (t, n) in after.items()}
+        out[name] = (sum(n for _, n in per.values()), per)
     return out
 
 
@@ -618,6 +669,21 @@ def disk(lg, pids, n_detectors, seconds):
     time.sleep(seconds)
     lg.rate(0)
     return {name: write_bytes(pid) - before[name] for name, pid in pids.items()}
+
+
+def report_all(lg, consumer, n, rate=5000):
+    """Every one of @n detectors reports 5 times (for 2 s at least) at @rate messages a second;
+    then up to 30 s for @consumer to process it all. Returns (sent, processed as it stopped)."""
+    s0, p0 = lg.sent(), consumer.processed()
+    lg.rate(rate)
+    time.sleep(max(2.0, 5 * n / rate))
+    lg.rate(0)
+    sent = lg.sent() - s0
+    deadline = time.monotonic() + 30
+    base = consumer.processed() - p0
+    while consumer.processed() - p0 < sent and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return sent, base
 
 
 def memory_run(args, building, upstream, n, workdir, verbose):
@@ -631,18 +697,11 @@ def memory_run(args, building, upstream, n, workdir, verbose):
         start = rss_mib(fg.pid())
         lg = LoadGen(args.loadgen, building,
                      write_devices(workdir / f"devices-{n}.tsv", dets, MEM_Z2M))
-        rate = 5000
-        lg.rate(rate)
-        time.sleep(max(2.0, 5 * n / rate))
-        lg.rate(0)
-        sent = lg.sent()
-        deadline = time.monotonic() + 30
-        base = fg.processed()
-        while fg.processed() < sent and time.monotonic() < deadline:
-            time.sleep(0.1)
+        sent, base = report_all(lg, fg, n)
         after, anon = memory(fg.pid())
         say(f"firegate, {n} detectors: RSS {start:.1f} MiB at start, {after:.1f} MiB "
             f"({anon:.1f} anonymous) after {sent} messages (received {base})", verbose)
+        rss_breakdown(fg.pid(), f"firegate, {n:,} detectors, after the run", verbose)
         return start, after, anon
     finally:
         if lg:
@@ -675,9 +734,10 @@ def levels_text(c):
 
 
 def table(r, args):
-    """The markdown table and its notes."""
+    """The markdown table and its notes: every row, or those of --only."""
+    want = args.only or set(ROWS)
     sub, fg, nr = (r["consumers"].get(k) for k in ("mosquitto_sub", "firegate", "Node-RED"))
-    sub_last, ceiling, nan = r.get("sub_again"), r["ceiling"], float("nan")
+    sub_last, ceiling, nan = r.get("sub_again"), r.get("ceiling", 0), float("nan")
     rows = []
 
     def row(label, c_sub, c_fg, c_nr, target, ok):
@@ -687,25 +747,77 @@ def table(r, args):
     def each(fn, default="–"):
         return [fn(c) if c else default for c in (sub, fg, nr)]
 
-    share = fg["best"]["rate"] / ceiling if fg and fg["best"] and ceiling else 0.0
-    rates = each(lambda c: fmt_rate(c["best"]))
-    if sub_last:
-        rates[0] += f" / {fmt_rate(sub_last['best'])}"
-    row("highest sustained rate, msg/s (mosquitto_sub: first / last run)", *rates, "", None)
-    row("share of the mosquitto_sub ceiling", "100 %", f"{share:.0%}",
-        f"{nr['best']['rate'] / ceiling:.0%}" if nr and nr["best"] and ceiling else "–",
-        "≥ 90 %", share >= TARGETS["share"])
-    low = r["cpu_1000"]
-    cpm = {k: v["per_million"] for k, v in low.items()}
-    limit = TARGETS["cpu_ratio"] * cpm.get("mosquitto_sub", nan)
-    row("CPU s per million messages at 1,000 msg/s (side by side, the same seconds)",
-        *[f"{cpm[k]:.1f}" if k in cpm else "–"
-          for k in ("mosquitto_sub", "firegate", "Node-RED")],
-        f"≤ 1.5 × mosquitto_sub = {limit:.1f}", cpm.get("firegate", nan) <= limit)
-    top = each(lambda c: cpu_per_million(c["best"]) if c["best"] else nan, nan)
-    limit = TARGETS["cpu_ratio"] * top[0]
-    row("CPU s per million messages at the highest sustained rate (each alone)",
-        *[f"{x:.1f}" for x in top], f"≤ 1.5 × mosquitto_sub = {limit:.1f}", top[1] <= limit)
+    if "throughput" in want:
+        share = fg["best"]["rate"] / ceiling if fg and fg["best"] and ceiling else 0.0
+        rates = each(lambda c: fmt_rate(c["best"]))
+        if sub_last:
+            rates[0] += f" / {fmt_rate(sub_last['best'])}"
+        row("highest sustained rate, msg/s"
+            + (" (mosquitto_sub: first / last run)" if sub_last else ""), *rates, "", None)
+        row("share of the mosquitto_sub ceiling", "100 %", f"{share:.0%}",
+            f"{nr['best']['rate'] / ceiling:.0%}" if nr and nr["best"] and ceiling else "–",
+            "≥ 90 %", share >= TARGETS["share"])
+    if "cpu" in want:
+        low = r["cpu_1000"]
+        cpm = {k: v["per_million"] for k, v in low.items()}
+        limit = TARGETS["cpu_ratio"] * cpm.get("mosquitto_sub", nan)
+        row("CPU s per million messages at 1,000 msg/s (side by side, the same seconds)",
+            *[f"{cpm[k]:.1f}" if k in cpm else "–"
+              for k in ("mosquitto_sub", "firegate", "Node-RED")],
+            f"≤ 1.5 × mosquitto_sub = {limit:.1f}", cpm.get("firegate", nan) <= limit)
+    if "throughput" in want:
+        top = each(lambda c: cpu_per_million(c["best"]) if c["best"] else nan, nan)
+        limit = TARGETS["cpu_ratio"] * top[0]
+        row("CPU s per million messages at the highest sustained rate (each alone)",
+            *[f"{x:.1f}" for x in top], f"≤ 1.5 × mosquitto_sub = {limit:.1f}", top[1] <= limit)
+    if "latency" in want:
+        latency_rows(r, fg, nr, row)
+    if "memory" in want:
+        def rss(x):
+            return f"{x[0]:.1f} → {x[1]:.1f} ({x[2]:.1f})"
+        for n, m in sorted(r["memory"].items()):
+            if n == 1000:
+                c_sub = rss(r["rss"]["mosquitto_sub"]) if "mosquitto_sub" in r["rss"] else "–"
+                c_nr = rss(r["rss"]["Node-RED"]) if "Node-RED" in r["rss"] else "–"
+            else:
+                c_sub = c_nr = "–"
+            row(f"RSS, MiB, at start → after the run (anonymous), {n:,} detectors", c_sub,
+                rss(m), c_nr, "≤ 8 MiB" if n == 1000 else "",
+                max(m[:2]) <= TARGETS["rss_mib"] if n == 1000 else None)
+    if "disk" in want:
+        per_hour = {k: v * 3600 / args.disk_s for k, v in r["disk"].items()}
+
+        def disk_cell(name):
+            if name not in per_hour:
+                return "–"
+            return f"{per_hour[name] / 1e6:.2f} MB / {per_hour[name] * 24 / 1e6:.1f} MB"
+        fg_day = per_hour.get("firegate", nan) * 24 / 1e6
+        row("disk written per hour / per day (1,000 detectors, each once a minute)", "–",
+            disk_cell("firegate"), disk_cell("Node-RED"), "≤ 20 MB a day",
+            fg_day <= TARGETS["disk_mb_day"])
+    if "idle" in want:
+        idle_per_min = {k: x[0] * 60 / args.idle_s for k, x in r["idle"].items()}
+        row("wake-ups per minute when idle (context switches, all threads)",
+            *[f"{idle_per_min[k]:.0f}" if k in idle_per_min else "–"
+              for k in ("mosquitto_sub", "firegate", "Node-RED")],
+            "≤ 120 (2 a second)", idle_per_min.get("firegate", nan) <= 60 * TARGETS["idle_per_s"])
+
+    only = (f" Only the rows {', '.join(x for x in ROWS if x in want)} (--only): firegate "
+            f"alone, with mosquitto_sub only where a target is its figure or its ceiling."
+            if args.only else "")
+    out = [f"\nfiregate against its peers, {r['date']}. Machine: {r['machine']}; load average "
+           f"{r['load']:.2f} before the run and {r['load_after']:.2f} after{r['priority']}.",
+           f"Building broker: Mosquitto {r['mosquitto']} on loopback, set_tcp_nodelay on (off "
+           f"for one row, as said); platform broker: Mosquitto with TLS and client "
+           f"certificates. Node-RED {r['node_red'] or 'not run'}"
+           + (f" on Node.js {r['node']}." if r["node_red"] else ".") + only,
+           "",
+           "| | mosquitto_sub | firegate | Node-RED | target | met |",
+           "|---|---:|---:|---:|---|:-:|"] + rows
+    return "\n".join(out + [""] + [f"- {n}" for n in notes(r, args, want)])
+
+
+def latency_rows(r, fg, nr, row):
     for key, label, target in (("low", "1,000 msg/s", TARGETS["p99_low"]),
                                ("half", f"{r['half']:,} msg/s (half the ceiling)",
                                 TARGETS["p99_half"])):
@@ -724,93 +836,103 @@ def table(r, args):
         row(f"the same at {r['half']:,} msg/s, the building broker's set_tcp_nodelay off", "–",
             fmt_latency(x), "–", "(the setting's effect)", None)
 
-    def rss(x):
-        return f"{x[0]:.1f} → {x[1]:.1f} ({x[2]:.1f})"
-    for n, m in sorted(r["memory"].items()):
-        if n == 1000:
-            c_sub = rss(r["rss"]["mosquitto_sub"])
-            c_nr = rss(r["rss"]["Node-RED"]) if "Node-RED" in r["rss"] else "–"
-        else:
-            c_sub = c_nr = "–"
-        row(f"RSS, MiB, at start → after the run (anonymous), {n:,} detectors", c_sub, rss(m),
-            c_nr, "≤ 8 MiB" if n == 1000 else "",
-            max(m[:2]) <= TARGETS["rss_mib"] if n == 1000 else None)
-    per_hour = {k: v * 3600 / args.disk_s for k, v in r["disk"].items()}
 
-    def disk_cell(name):
-        if name not in per_hour:
-            return "–"
-        return f"{per_hour[name] / 1e6:.2f} MB / {per_hour[name] * 24 / 1e6:.1f} MB"
-    fg_day = per_hour.get("firegate", nan) * 24 / 1e6
-    row("disk written per hour / per day (1,000 detectors, each once a minute)", "–",
-        disk_cell("firegate"), disk_cell("Node-RED"), "≤ 20 MB a day",
-        fg_day <= TARGETS["disk_mb_day"])
-    idle_per_min = {k: x[0] * 60 / args.idle_s for k, x in r["idle"].items()}
-    row("wake-ups per minute when idle (context switches, all threads)",
-        *[f"{idle_per_min[k]:.0f}" if k in idle_per_min else "–"
-          for k in ("mosquitto_sub", "firegate", "Node-RED")],
-        "≤ 120 (2 a second)", idle_per_min.get("firegate", nan) <= 60 * TARGETS["idle_per_s"])
-
-    out = [f"\nfiregate against its peers, {r['date']}. Machine: {r['machine']}; load average "
-           f"{r['load']:.2f} before the run and {r['load_after']:.2f} after{r['priority']}.",
-           f"Building broker: Mosquitto {r['mosquitto']} on loopback, set_tcp_nodelay on (off "
-           f"for one row, as said); platform broker: Mosquitto with TLS and client "
-           f"certificates. Node-RED {r['node_red'] or 'not run'}"
-           + (f" on Node.js {r['node']}." if r["node_red"] else "."),
-           "",
-           "| | mosquitto_sub | firegate | Node-RED | target | met |",
-           "|---|---:|---:|---:|---|:-:|"] + rows
+def notes(r, args, want):
+    """The notes under the table, those of its rows."""
+    sub, fg, nr = (r["consumers"].get(k) for k in ("mosquitto_sub", "firegate", "Node-RED"))
+    sub_last, ceiling = r.get("sub_again"), r.get("ceiling", 0)
     dropped = [(k, c["dropped"]) for k, c in
                list(r["consumers"].items()) + [("mosquitto_sub again", sub_last or {})]
                if "dropped" in c]
     fsyncs = "; ".join(f"{k.replace('_', ' ')} {x['fsync'][0]:.2f} / {x['fsync'][1]:.2f}"
                        for k, x in (fg["latency"].items() if fg else []))
-    notes = [
-        f"Throughput: telemetry of {r['n']:,} Zigbee2MQTT detectors in turn at QoS 0, "
-        f"{r['payload']} bytes a payload; levels of {args.level_s} s doubling from 1,000/s, "
-        f"then three bisections. A level counts when the broker took it, ≥ 97 % was processed "
-        f"as it ended, all of it within {LEVEL_GRACE_S:.0f} s, and the backlog did not grow. "
-        f"mosquitto_sub ran first and last; the ceiling is the better of its two runs "
-        f"({ceiling:,}/s), half the ceiling for the latency rows is from its first run. "
-        f"Messages the broker dropped for a consumer too far behind (QoS 0): "
-        + ", ".join(f"{k} {n}" for k, n in dropped) + ".",
-        f"Levels (msg/s): mosquitto_sub {levels_text(sub)}"
-        + (f"; firegate {levels_text(fg)}" if fg else "")
-        + (f"; Node-RED {levels_text(nr)}" if nr else "")
-        + (f"; mosquitto_sub again {levels_text(sub_last)}" if sub_last else "") + ".",
-        f"CPU: utime + stime of every thread from /proc/<pid>/stat, per million messages "
-        f"processed. At 1,000 msg/s the three consumers were subscribed together for "
-        f"{CPU_1000_S} s, so the machine's other work fell on all three alike (alone, one "
-        f"after the other, the figures moved by ±40 % between runs); at the highest rate each "
-        f"was alone, over its best level and the drain after it.",
-        f"Alarm latency: {args.alarms} alarms a row, one heat detector at a time (QoS 1; its "
-        f"telemetry says smoke:true until it is cleared), 20-40 ms apart, on the telemetry's "
-        f"connection; received as the platform's account. firegate commits the decision and "
-        f"its alert (synchronous=FULL) before Paho sends it; the building is reset every 50 "
-        f"alarms. Node-RED commits nothing (its alert leaves from memory) and needs no reset. "
-        f"fsync in firegate's state directory (4 KiB + fdatasync, 200 times) just before each "
-        f"row, p50 / p99 ms: {fsyncs}.",
-        "Memory: VmRSS once connected, and after the throughput and latency rows (1,000 "
-        "detectors) or after every detector reported 5 times at 5,000 msg/s (100, 10,000); in "
-        "brackets its anonymous part (RssAnon) after the run, the rest being files mapped, "
-        "mostly shared libraries' code.",
-        f"Disk: write_bytes from /proc/<pid>/io over {args.disk_s} s of telemetry (every "
-        f"detector once a minute, {r['n'] / DISK_PERIOD_S:.1f} msg/s), scaled to an hour and a "
-        f"day. The window holds {args.disk_s // 300} statistics report(s) (every 300 s by "
-        f"default) and the WAL checkpoints (every 30 s); the daemon's log goes to a file here, "
-        f"to journald in production.",
-        f"Idle: {args.idle_s} s with nothing published; perf is not used, the measure is the "
-        f"context switches of every thread (/proc/<pid>/task/*/status). firegate by thread: "
-        + ", ".join(f"{t} {n}" for t, n in sorted(r["idle"].get("firegate", (0, {}))[1].items()))
-        + ".",
-    ]
-    return "\n".join(out + [""] + [f"- {n}" for n in notes])
+    out = []
+    if "throughput" in want:
+        out += [
+            f"Throughput: telemetry of {r['n']:,} Zigbee2MQTT detectors in turn at QoS 0, "
+            f"{r['payload']} bytes a payload; levels of {args.level_s} s doubling from 1,000/s, "
+            f"then three bisections. A level counts when the broker took it, ≥ 97 % was "
+            f"processed as it ended, all of it within {LEVEL_GRACE_S:.0f} s, and the backlog did "
+            f"not grow. "
+            + (f"mosquitto_sub ran first and last; the ceiling is the better of its two runs "
+               f"({ceiling:,}/s), half the ceiling for the latency rows is from its first run. "
+               if sub_last else f"mosquitto_sub ran first; its ceiling {ceiling:,}/s. ")
+            + "Messages the broker dropped for a consumer too far behind (QoS 0): "
+            + ", ".join(f"{k} {n}" for k, n in dropped) + ".",
+            f"Levels (msg/s): mosquitto_sub {levels_text(sub)}"
+            + (f"; firegate {levels_text(fg)}" if fg else "")
+            + (f"; Node-RED {levels_text(nr)}" if nr else "")
+            + (f"; mosquitto_sub again {levels_text(sub_last)}" if sub_last else "") + "."]
+    if want & {"cpu", "throughput"}:
+        out.append(
+            "CPU: utime + stime of every thread from /proc/<pid>/stat, per million messages "
+            + (f"processed. At 1,000 msg/s the three consumers were subscribed together for "
+               f"{CPU_1000_S} s, so the machine's other work fell on all three alike (alone, one "
+               f"after the other, the figures moved by ±40 % between runs); at the highest rate "
+               f"each was alone, over its best level and the drain after it."
+               if not args.only else
+               f"processed. At 1,000 msg/s firegate and mosquitto_sub were subscribed together "
+               f"for {CPU_1000_S} s; at the highest rate each was alone, over its best level and "
+               f"the drain after it."))
+    if "latency" in want:
+        out.append(
+            f"Alarm latency: {args.alarms} alarms a row, one heat detector at a time (QoS 1; its "
+            f"telemetry says smoke:true until it is cleared), 20-40 ms apart, on the telemetry's "
+            f"connection; received as the platform's account. firegate commits the decision and "
+            f"its alert (synchronous=FULL) before Paho sends it; the building is reset every 50 "
+            f"alarms. Node-RED commits nothing (its alert leaves from memory) and needs no "
+            f"reset. fsync in firegate's state directory (4 KiB + fdatasync, 200 times) just "
+            f"before each row, p50 / p99 ms: {fsyncs}.")
+    if "memory" in want:
+        ran = " and ".join(x for x in ("throughput", "latency") if x in want)
+        out.append(
+            f"Memory: VmRSS once connected, and after the {ran} rows (1,000 detectors) or after "
+            f"every detector reported 5 times at 5,000 msg/s (100, 10,000); in brackets its "
+            f"anonymous part (RssAnon) after the run, the rest being files mapped, mostly shared "
+            f"libraries' code."
+            if ran else
+            "Memory: VmRSS once connected, and after every detector reported 5 times at 5,000 "
+            "msg/s (no throughput or latency rows ran); in brackets its anonymous part (RssAnon) "
+            "after the run, the rest being files mapped, mostly shared libraries' code.")
+    if "disk" in want:
+        out.append(
+            f"Disk: write_bytes from /proc/<pid>/io over {args.disk_s} s of telemetry (every "
+            f"detector once a minute, {r['n'] / DISK_PERIOD_S:.1f} msg/s), scaled to an hour and "
+            f"a day. The window holds {args.disk_s // 300} statistics report(s) (every 300 s by "
+            f"default) and the WAL checkpoints (every 30 s); the daemon's log goes to a file "
+            f"here, to journald in production.")
+    if "idle" in want:
+        out.append(
+            f"Idle: {args.idle_s} s with nothing published; perf is not used, the measure is the "
+            f"context switches of every thread (/proc/<pid>/task/*/status). firegate by thread: "
+            + ", ".join(f"{t} {n}" for t, n in
+                        sorted(by_name(r["idle"].get("firegate", (0, {}))[1]).items()))
+            + ".")
+    return out
+
+
+def rows_list(text):
+    """--only's comma list of row names, as a set."""
+    rows = {x.strip() for x in text.split(",") if x.strip()}
+    unknown = rows - set(ROWS)
+    if unknown or not rows:
+        raise argparse.ArgumentTypeError(f"rows are {', '.join(ROWS)}; not "
+                                         f"{', '.join(sorted(unknown)) or 'none'}")
+    return rows
 
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--dir", default=str(RELEASE), help="where the state goes")
+    p.add_argument("--dir", default=str(RELEASE),
+                   help="where the state goes (not which firegate: --firegate)")
+    p.add_argument("--firegate", default=fgtest.BIN,
+                   help="the firegate binary (default FIREGATE_BIN, else build/release/firegate)")
     p.add_argument("--loadgen", default=str(RELEASE / "bench" / "loadgen"))
+    p.add_argument("--only", type=rows_list, metavar="ROWS",
+                   help=f"a comma list of rows ({','.join(ROWS)}; throughput brings the CPU at "
+                        f"the highest rate) to measure, for firegate alone: mosquitto_sub only "
+                        f"where a target is its figure (cpu) or ceiling (throughput, latency), "
+                        f"no Node-RED; the table has only those rows")
     p.add_argument("--level-s", type=int, default=4, help="seconds per throughput level")
     p.add_argument("--idle-s", type=int, default=IDLE_S, help="seconds of the idle window")
     p.add_argument("--disk-s", type=int, default=DISK_S, help="seconds of the disk window")
@@ -955,57 +1077,92 @@ class Run:
             self.gw.cleanup()
 
 
-def measure(run, r, nr_cache):
+def quiet_rows(run, r, nr_cache, want, peers):
+    """Idle, CPU at 1,000 msg/s and disk: the consumers side by side, barely loaded; the memory
+    rows of 100 and 10,000 detectors meanwhile."""
     a, v = run.args, run.v
-    # Idle, CPU at 1,000 msg/s and disk: the three consumers side by side, barely loaded.
-    fg = run.firegate("firegate-idle.log")
-    nr = None if a.no_node_red else run.node_red(nr_cache)
-    sub = run.start(MosquittoSub, run.building, run.workdir)
-    time.sleep(SETTLE_S)
-    say(f"idle: {a.idle_s} s with nothing published", v)
-    r["idle"] = idle({c.name: c.pid() for c in run.running}, a.idle_s)
-    say(f"idle: {({k: x[0] for k, x in r['idle'].items()})}", v)
-    r["cpu_1000"] = side_by_side(run.lg, run.running, 1000, CPU_1000_S)
-    say(f"CPU at 1,000 msg/s: {r['cpu_1000']}", v)
-    run.stop(sub)
+    fg = nr = sub = None
+    if want & {"idle", "cpu", "disk"}:
+        fg = run.firegate("firegate-idle.log")
+        nr = run.node_red(nr_cache) if peers and not a.no_node_red else None
+        # The CPU row's target is mosquitto_sub's figure.
+        if peers or "cpu" in want:
+            sub = run.start(MosquittoSub, run.building, run.workdir)
+    if "idle" in want:
+        time.sleep(SETTLE_S)
+        say(f"idle: {a.idle_s} s with nothing published", v)
+        r["idle"] = idle({c.name: c.pid() for c in run.running}, a.idle_s)
+        say(f"idle: {({k: x[0] for k, x in r['idle'].items()})}", v)
+        for name, (total, threads) in r["idle"].items():
+            say(f"idle: {name}, {total} switches by thread: "
+                + ", ".join(f"{t} (tid {tid}) {n}"
+                            for tid, (t, n) in sorted(threads.items(), key=lambda x: -x[1][1])),
+                v)
+    if "cpu" in want:
+        r["cpu_1000"] = side_by_side(run.lg, run.running, 1000, CPU_1000_S)
+        say(f"CPU at 1,000 msg/s: {r['cpu_1000']}", v)
+    if sub:
+        run.stop(sub)
     # The memory rows' gateways run meanwhile, on a base topic of their own.
     memory_rows = {}
 
     def memory_rows_thread():
         for n in (100, 10000):
             memory_rows[n] = memory_run(a, run.building, run.upstream, n, run.workdir, v)
-    worker = threading.Thread(target=memory_rows_thread)
-    worker.start()
-    say(f"disk: {a.disk_s} s of {r['n']} detectors reporting every {DISK_PERIOD_S} s", v)
-    r["disk"] = disk(run.lg, {c.name: c.pid() for c in run.running}, r["n"], a.disk_s)
-    say(f"disk: {r['disk']}", v)
-    worker.join()
-    if set(memory_rows) != {100, 10000}:
-        raise RuntimeError("the memory rows failed")
-    r["memory"].update(memory_rows)
+    worker = threading.Thread(target=memory_rows_thread) if "memory" in want else None
+    if worker:
+        worker.start()
+    if "disk" in want:
+        say(f"disk: {a.disk_s} s of {r['n']} detectors reporting every {DISK_PERIOD_S} s", v)
+        r["disk"] = disk(run.lg, {c.name: c.pid() for c in run.running}, r["n"], a.disk_s)
+        say(f"disk: {r['disk']}", v)
+    if worker:
+        worker.join()
+        if set(memory_rows) != {100, 10000}:
+            raise RuntimeError("the memory rows failed")
+        r["memory"].update(memory_rows)
     for c in (fg, nr):
         if c:
             run.stop(c)
 
-    # Throughput, each consumer alone on the broker; mosquitto_sub first and last.
-    sub = run.start(MosquittoSub, run.building, run.workdir)
-    rss0 = rss_mib(sub.pid())
-    res = run.ladder(sub)
-    r["rss"]["mosquitto_sub"] = (rss0, *memory(sub.pid()))
-    run.stop(sub)
-    r["consumers"]["mosquitto_sub"] = res
-    r["ceiling"] = res["best"]["rate"] if res["best"] else 0
-    r["half"] = int(round(r["ceiling"] / 2 / 500) * 500) or 1000
-    say(f"ceiling: {r['ceiling']}/s; half: {r['half']}/s", v)
+
+def loaded_rows(run, r, nr_cache, want, peers):
+    """Throughput, each consumer alone on the broker (mosquitto_sub first and last), the alarm
+    latency under load, and the memory of the 1,000-detector gateway through them."""
+    a, v = run.args, run.v
+    # mosquitto_sub's ceiling: the share of it, and half of it for a latency row.
+    if want & {"throughput", "latency"}:
+        sub = run.start(MosquittoSub, run.building, run.workdir)
+        rss0 = rss_mib(sub.pid())
+        res = run.ladder(sub)
+        r["rss"]["mosquitto_sub"] = (rss0, *memory(sub.pid()))
+        run.stop(sub)
+        r["consumers"]["mosquitto_sub"] = res
+        r["ceiling"] = res["best"]["rate"] if res["best"] else 0
+        r["half"] = int(round(r["ceiling"] / 2 / 500) * 500) or 1000
+        say(f"ceiling: {r['ceiling']}/s; half: {r['half']}/s", v)
+    if not want & {"throughput", "latency", "memory"}:
+        return
 
     fg = run.firegate("firegate.log")
     time.sleep(1)
     rss0 = rss_mib(fg.pid())
-    res = run.ladder(fg)
-    run.latency(fg, "low", 1000, res, 50)
-    run.latency(fg, "half", r["half"], res, 50)
+    if "throughput" in want:
+        res = run.ladder(fg)
+    else:
+        res = {"levels": [], "best": None, "latency": {}}
+    if "latency" in want:
+        run.latency(fg, "low", 1000, res, 50)
+        run.latency(fg, "half", r["half"], res, 50)
+    if not want & {"throughput", "latency"}:
+        # Memory alone: through what the other gateways of the memory rows go through.
+        say("firegate, 1000 detectors: every detector reports 5 times", v)
+        report_all(run.lg, fg, r["n"])
+        r["memory_1000_alone"] = True
     r["memory"][1000] = (rss0, *memory(fg.pid()))
-    if not a.no_nagle_row:
+    if "memory" in want:
+        rss_breakdown(fg.pid(), "firegate, 1,000 detectors, after the run", v)
+    if "latency" in want and not a.no_nagle_row:
         say("firegate: the building broker with set_tcp_nodelay off", v)
         run.restart_building(False, fg)
         run.latency(fg, "nagle", r["half"], res, 50)
@@ -1013,7 +1170,7 @@ def measure(run, r, nr_cache):
     r["consumers"]["firegate"] = res
     run.stop(fg)
 
-    if not a.no_node_red:
+    if peers and not a.no_node_red:
         nr = run.node_red(nr_cache)
         time.sleep(1)
         rss0 = rss_mib(nr.pid())
@@ -1024,14 +1181,15 @@ def measure(run, r, nr_cache):
         r["consumers"]["Node-RED"] = res
         run.stop(nr)
 
-    sub = run.start(MosquittoSub, run.building, run.workdir)
-    r["sub_again"] = run.ladder(sub)
-    run.stop(sub)
-    if r["sub_again"]["best"] and r["sub_again"]["best"]["rate"] > r["ceiling"]:
-        r["ceiling"] = r["sub_again"]["best"]["rate"]
+    if peers:
+        sub = run.start(MosquittoSub, run.building, run.workdir)
+        r["sub_again"] = run.ladder(sub)
+        run.stop(sub)
+        if r["sub_again"]["best"] and r["sub_again"]["best"]["rate"] > r["ceiling"]:
+            r["ceiling"] = r["sub_again"]["best"]["rate"]
 
     # The same gateway with its state on tmpfs: what the disk adds to an alarm.
-    if not a.no_tmpfs_row and Path("/dev/shm").is_dir():
+    if "latency" in want and not a.no_tmpfs_row and Path("/dev/shm").is_dir():
         say("firegate: the state directory on tmpfs", v)
         gw, _ = make_gateway(run.building, run.upstream, r["n"], root="/dev/shm")
         try:
@@ -1046,8 +1204,18 @@ def measure(run, r, nr_cache):
                 gw.cleanup()
 
 
+def measure(run, r, nr_cache):
+    """Every row, or only those of --only: then firegate alone, with mosquitto_sub only where
+    a row's target is its figure (CPU) or its ceiling (throughput, latency)."""
+    want = run.args.only or set(ROWS)
+    peers = not run.args.only
+    quiet_rows(run, r, nr_cache, want, peers)
+    loaded_rows(run, r, nr_cache, want, peers)
+
+
 def main():
     args = parse_args()
+    fgtest.BIN = args.firegate = str(Path(args.firegate).resolve())
     priority = "" if args.no_priority else raise_priority()
     base = Path(args.dir).resolve()
     base.mkdir(parents=True, exist_ok=True)
@@ -1059,7 +1227,8 @@ def main():
          "mosquitto": subprocess.run(["mosquitto", "-h"], capture_output=True,
                                      text=True).stdout.split("\n")[0].split()[-1]}
     nr_cache = base / "node-red"
-    if not args.no_node_red:
+    say(f"firegate {args.firegate}, loadgen {args.loadgen}", args.verbose)
+    if not args.no_node_red and not args.only:
         prepare_node_red(nr_cache)
         r["node_red"] = NODE_RED_VERSION
         r["node"] = subprocess.run(["node", "--version"], capture_output=True,

@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <mosquitto.h>
 #include <pthread.h>
@@ -31,21 +30,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "bench_common.h"
 
-#define DETECTORS_MAX   4096
-#define ALARM_TIMEOUT_S 10
-#define QUIET_MS        300 /* no alert for this long: the reset's alerts are all in */
-#define FSYNC_BLOCK     4096
+#define DETECTORS_MAX 4096
+#define FSYNC_BLOCK   4096
 
 struct detector {
         char *id, *topic, *on, *off;
 };
 
 struct options {
-        const char *building_host, *upstream_host, *cafile, *certfile, *keyfile, *gateway, *control,
-                *detectors, *state_dir, *raw;
-        int building_port, upstream_port, alarms, warmup_rounds, fsyncs, qos;
+        const char *building_host, *gateway, *control, *detectors, *state_dir, *raw;
+        struct bc_upstream upstream;
+        int building_port, alarms, warmup_rounds, fsyncs, qos;
         bool verbose;
 };
 
@@ -56,42 +53,17 @@ struct bench {
         char alert_topic[256], status_topic[256];
         bool pub_connected, subscribed, gateway_online;
         int sub_mid;
-        const char *awaited; /* the detector whose fire_alarm is awaited; NULL: none */
-        bool arrived;
-        double arrived_us;
+        struct bc_await await;
         double last_alert_us;
         long long last_seq;
-        unsigned long alerts, fire_alarms, resets, others, strays, duplicates, bad, acked;
+        unsigned long alerts, resets, others, duplicates, bad, acked;
         double load_before; /* the 1-minute load average before the benchmark: others' work */
 };
-
-static double now_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-
-        return (x > y) - (x < y);
-}
-
-/* Nearest rank: the smallest value with at least @p of the sorted @n values at or below it. */
-static double percentile(const double *sorted, size_t n, double p)
-{
-        size_t rank = (size_t)(p * (double)n + 0.999999);
-
-        return sorted[rank ? rank - 1 : 0];
-}
 
 /* Waits on b->cond until @deadline_us (monotonic); b->lock held. Returns false on timeout. */
 static bool wait_until(struct bench *b, double deadline_us)
 {
-        double left = deadline_us - now_us();
+        double left = deadline_us - bc_now_us();
         struct timespec ts;
 
         if (left <= 0)
@@ -172,49 +144,37 @@ static void on_status(struct bench *b, const json_t *msg)
 
 static void on_sub_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m)
 {
-        double t1 = now_us(); /* first: the alert is received now */
+        double t1 = bc_now_us(); /* first: the alert is received now */
         struct bench *b = obj;
-        const char *event, *id;
-        json_t *msg, *seq;
+        struct bc_alert a;
 
         (void)mosq;
-        msg = json_loadb(m->payload, (size_t)m->payloadlen, 0, NULL);
-        if (msg && strcmp(m->topic, b->status_topic) == 0) {
-                on_status(b, msg);
-                json_decref(msg);
+        bc_alert_read(&a, m->payload, m->payloadlen);
+        if (a.msg && strcmp(m->topic, b->status_topic) == 0) {
+                on_status(b, a.msg);
+                bc_alert_free(&a);
                 return;
         }
-        event = json_string_value(json_object_get(msg, "event"));
-        id = json_string_value(
-                json_object_get(json_array_get(json_object_get(msg, "detectors"), 0), "id"));
-        seq = json_object_get(msg, "seq");
         pthread_mutex_lock(&b->lock);
         b->alerts++;
         b->last_alert_us = t1;
-        if (!event || !json_is_integer(seq)) {
+        if (!a.event || !a.has_seq) {
                 b->bad++;
-        } else if (json_integer_value(seq) <= b->last_seq) {
+        } else if (a.seq <= b->last_seq) {
                 /* At least once: a message may come again after a lost PUBACK. */
                 b->duplicates++;
         } else {
-                b->last_seq = json_integer_value(seq);
-                if (strcmp(event, "fire_alarm") == 0) {
-                        b->fire_alarms++;
-                        if (b->awaited && !b->arrived && id && strcmp(id, b->awaited) == 0) {
-                                b->arrived = true;
-                                b->arrived_us = t1;
-                        } else {
-                                b->strays++;
-                        }
-                } else if (strcmp(event, "reset") == 0) {
+                b->last_seq = a.seq;
+                if (strcmp(a.event, "fire_alarm") == 0)
+                        bc_await_fire_alarm(&b->await, a.detector, t1);
+                else if (strcmp(a.event, "reset") == 0)
                         b->resets++;
-                } else {
+                else
                         b->others++;
-                }
         }
         pthread_cond_broadcast(&b->cond);
         pthread_mutex_unlock(&b->lock);
-        json_decref(msg);
+        bc_alert_free(&a);
 }
 
 /* ---- the detectors ---- */
@@ -231,17 +191,11 @@ static int read_detectors(const char *path, struct detector *out, int max)
                 return -1;
         }
         while (fgets(line, sizeof(line), f)) {
-                char *save = NULL, *field[4];
-                int k;
+                char *field[4];
+                int k = bc_tab_fields(line, field, 4);
 
-                line[strcspn(line, "\n")] = '\0';
                 if (!line[0])
                         continue;
-                for (k = 0; k < 4; k++) {
-                        field[k] = strtok_r(k ? NULL : line, "\t", &save);
-                        if (!field[k])
-                                break;
-                }
                 if (k < 4 || n == max) {
                         fprintf(stderr, "bench_uplink: %s:%d: %s\n", path, n + 1,
                                 k < 4 ? "want id, topic, on and off payloads, tab-separated"
@@ -287,25 +241,24 @@ static int alarm_one(struct bench *b, struct mosquitto *pub, const struct option
         int r = 0;
 
         pthread_mutex_lock(&b->lock);
-        b->awaited = d->id;
-        b->arrived = false;
+        bc_await_start(&b->await, d->id);
         pthread_mutex_unlock(&b->lock);
-        t0 = *t0_us = now_us();
+        t0 = *t0_us = bc_now_us();
         if (publish(pub, o, d->topic, d->on) < 0)
                 return -EIO;
-        deadline = t0 + ALARM_TIMEOUT_S * 1e6;
+        deadline = t0 + BC_ALARM_TIMEOUT_S * 1e6;
         pthread_mutex_lock(&b->lock);
-        while (!b->arrived && wait_until(b, deadline))
+        while (!b->await.arrived && wait_until(b, deadline))
                 ;
-        if (b->arrived)
-                *lat_us = b->arrived_us - t0;
+        if (b->await.arrived)
+                *lat_us = b->await.arrived_us - t0;
         else
                 r = -ETIMEDOUT;
-        b->awaited = NULL;
+        b->await.detector = NULL;
         pthread_mutex_unlock(&b->lock);
         if (r < 0)
                 fprintf(stderr, "bench_uplink: the alarm of %s never reached the platform (%d s)\n",
-                        d->id, ALARM_TIMEOUT_S);
+                        d->id, BC_ALARM_TIMEOUT_S);
         return r;
 }
 
@@ -315,7 +268,7 @@ static int reset_building(struct bench *b, struct mosquitto *pub, const struct o
                           const struct detector *dets, int n)
 {
         unsigned long resets, acked;
-        char *reply = NULL;
+        char err[1024];
         double deadline;
         int r;
 
@@ -328,27 +281,25 @@ static int reset_building(struct bench *b, struct mosquitto *pub, const struct o
                         return -EIO;
         /* Every "off" at the broker, then time for the daemon to read them: a detector still
          * in alarm at the reset would alarm again (re-establishment) in the next round. */
-        deadline = now_us() + ALARM_TIMEOUT_S * 1e6;
+        deadline = bc_now_us() + BC_ALARM_TIMEOUT_S * 1e6;
         pthread_mutex_lock(&b->lock);
         while (o->qos > 0 && b->acked - acked < (unsigned long)n && wait_until(b, deadline))
                 ;
         pthread_mutex_unlock(&b->lock);
-        usleep(QUIET_MS * 1000);
-        r = control_call(o->control, "reset", "building", &reply);
-        if (r < 0 || strncmp(reply, "ok", 2) != 0) {
-                fprintf(stderr, "bench_uplink: reset building: %s\n", r < 0 ? strerror(-r) : reply);
-                free(reply);
-                return r < 0 ? r : -EIO;
+        usleep(BC_QUIET_MS * 1000);
+        r = bc_reset_building(o->control, err, sizeof(err));
+        if (r < 0) {
+                fprintf(stderr, "bench_uplink: reset building: %s\n", err);
+                return r;
         }
-        free(reply);
         /* The reset's alerts: at least one, then quiet. */
-        deadline = now_us() + ALARM_TIMEOUT_S * 1e6;
+        deadline = bc_now_us() + BC_ALARM_TIMEOUT_S * 1e6;
         pthread_mutex_lock(&b->lock);
         for (;;) {
                 if (b->resets > resets) {
-                        double quiet_at = b->last_alert_us + QUIET_MS * 1e3;
+                        double quiet_at = b->last_alert_us + BC_QUIET_MS * 1e3;
 
-                        if (now_us() >= quiet_at)
+                        if (bc_now_us() >= quiet_at)
                                 break;
                         wait_until(b, quiet_at);
                 } else if (!wait_until(b, deadline)) {
@@ -379,7 +330,7 @@ static int time_fsync(const char *dir, int count, double *lat)
         }
         memset(block, 'f', sizeof(block));
         for (int i = 0; i < count; i++) {
-                double t0 = now_us();
+                double t0 = bc_now_us();
 
                 errno = 0;
                 if (pwrite(fd, block, sizeof(block), (off_t)i * FSYNC_BLOCK) !=
@@ -389,7 +340,7 @@ static int time_fsync(const char *dir, int count, double *lat)
                         fprintf(stderr, "bench_uplink: writing %s: %s\n", path, strerror(-r));
                         break;
                 }
-                lat[i] = now_us() - t0;
+                lat[i] = bc_now_us() - t0;
         }
         close(fd);
         unlink(path);
@@ -466,21 +417,10 @@ static void filesystem_of(const char *dir, char *buf, size_t size)
 
 /* ---- setup and report ---- */
 
-static struct mosquitto *client(struct bench *b, const char *id, bool *nodelay)
-{
-        struct mosquitto *m = mosquitto_new(id, true, b);
-
-        if (!m)
-                return NULL;
-        /* Nagle would hold a small packet while an earlier one is unacknowledged. */
-        *nodelay = *nodelay && mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1) == MOSQ_ERR_SUCCESS;
-        return m;
-}
-
 static int connect_clients(struct bench *b, const struct options *o, struct mosquitto *pub,
                            struct mosquitto *sub)
 {
-        double deadline = now_us() + ALARM_TIMEOUT_S * 1e6;
+        double deadline = bc_now_us() + BC_ALARM_TIMEOUT_S * 1e6;
         int rc;
 
         mosquitto_connect_callback_set(pub, on_pub_connect);
@@ -488,15 +428,11 @@ static int connect_clients(struct bench *b, const struct options *o, struct mosq
         mosquitto_connect_callback_set(sub, on_sub_connect);
         mosquitto_subscribe_callback_set(sub, on_sub_subscribe);
         mosquitto_message_callback_set(sub, on_sub_message);
-        rc = mosquitto_tls_set(sub, o->cafile, NULL, o->certfile, o->keyfile, NULL);
-        if (rc == MOSQ_ERR_SUCCESS)
-                rc = mosquitto_connect(pub, o->building_host, o->building_port, 30);
-        if (rc == MOSQ_ERR_SUCCESS)
-                rc = mosquitto_connect(sub, o->upstream_host, o->upstream_port, 30);
+        rc = mosquitto_connect(pub, o->building_host, o->building_port, 30);
         if (rc == MOSQ_ERR_SUCCESS)
                 rc = mosquitto_loop_start(pub);
         if (rc == MOSQ_ERR_SUCCESS)
-                rc = mosquitto_loop_start(sub);
+                rc = bc_upstream_connect(sub, &o->upstream, 30);
         if (rc != MOSQ_ERR_SUCCESS) {
                 fprintf(stderr, "bench_uplink: connecting: %s\n", mosquitto_strerror(rc));
                 return -EIO;
@@ -510,7 +446,7 @@ static int connect_clients(struct bench *b, const struct options *o, struct mosq
                 fprintf(stderr,
                         "bench_uplink: not ready within %d s (building broker %s, "
                         "platform subscribed %s, gateway online upstream %s)\n",
-                        ALARM_TIMEOUT_S, b->pub_connected ? "yes" : "no",
+                        BC_ALARM_TIMEOUT_S, b->pub_connected ? "yes" : "no",
                         b->subscribed ? "yes" : "no", b->gateway_online ? "yes" : "no");
                 return -ETIMEDOUT;
         }
@@ -521,13 +457,11 @@ static void report(const struct options *o, double *lat, size_t n, double *fs, b
                    int rounds, int per_round, const struct bench *b)
 {
         char cpu[256], fs_type[2200];
+        struct bc_latency l, f;
         struct utsname u;
-        double sum = 0;
 
-        qsort(lat, n, sizeof(double), cmp_double);
-        qsort(fs, (size_t)o->fsyncs, sizeof(double), cmp_double);
-        for (size_t i = 0; i < n; i++)
-                sum += lat[i];
+        bc_latency_of(lat, n, &l);
+        bc_latency_of(fs, (size_t)o->fsyncs, &f);
         cpu_model(cpu, sizeof(cpu));
         filesystem_of(o->state_dir, fs_type, sizeof(fs_type));
         uname(&u);
@@ -540,10 +474,9 @@ static void report(const struct options *o, double *lat, size_t n, double *fs, b
         printf("| alarms | p50 (ms) | p99 (ms) | max (ms) | mean (ms) | fsync p50 (ms) | fsync p99 "
                "(ms) | TCP_NODELAY (bench clients) |\n");
         printf("|---:|---:|---:|---:|---:|---:|---:|---|\n");
-        printf("| %zu | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %s |\n", n,
-               percentile(lat, n, 0.50) / 1e3, percentile(lat, n, 0.99) / 1e3, lat[n - 1] / 1e3,
-               sum / (double)n / 1e3, percentile(fs, (size_t)o->fsyncs, 0.50) / 1e3,
-               percentile(fs, (size_t)o->fsyncs, 0.99) / 1e3, nodelay ? "on" : "off");
+        printf("| %zu | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %s |\n", n, l.p50 / 1e3,
+               l.p99 / 1e3, l.max / 1e3, l.mean / 1e3, f.p50 / 1e3, f.p99 / 1e3,
+               nodelay ? "on" : "off");
         printf("\nfsync: %d appends of 4 KiB, each followed by fdatasync, in the state "
                "directory.\n",
                o->fsyncs);
@@ -553,8 +486,9 @@ static void report(const struct options *o, double *lat, size_t n, double *fs, b
                b->load_before);
         printf("Alerts received: %lu (fire alarms %lu, of them %lu not awaited; resets %lu; "
                "other %lu; repeated %lu; unreadable %lu).\n",
-               b->alerts, b->fire_alarms, b->strays, b->resets, b->others, b->duplicates, b->bad);
-        printf("target p99 <= 5 ms: %s\n", percentile(lat, n, 0.99) <= 5000 ? "met" : "not met");
+               b->alerts, b->await.fire_alarms, b->await.strays, b->resets, b->others,
+               b->duplicates, b->bad);
+        printf("target p99 <= 5 ms: %s\n", l.p99 <= 5000 ? "met" : "not met");
 }
 
 /* One line on stderr about a round: its time and, when it counted, its own percentiles. */
@@ -564,11 +498,12 @@ static void say_round(int round, const double *lat, size_t n, double took_us, st
 
         fprintf(stderr, "bench_uplink: round %d: %.2f s", round, took_us / 1e6);
         if (sorted) {
+                struct bc_latency l;
+
                 memcpy(sorted, lat, n * sizeof(double));
-                qsort(sorted, n, sizeof(double), cmp_double);
-                fprintf(stderr, ", p50 %.2f ms, p99 %.2f ms, max %.2f ms",
-                        percentile(sorted, n, 0.50) / 1e3, percentile(sorted, n, 0.99) / 1e3,
-                        sorted[n - 1] / 1e3);
+                bc_latency_of(sorted, n, &l);
+                fprintf(stderr, ", p50 %.2f ms, p99 %.2f ms, max %.2f ms", l.p50 / 1e3, l.p99 / 1e3,
+                        l.max / 1e3);
                 free(sorted);
         } else {
                 fprintf(stderr, " (warm-up, not counted)");
@@ -611,115 +546,40 @@ static void usage(FILE *f)
                 "         [--fsyncs N] [--qos 0|1] [--raw FILE] [--verbose]\n");
 }
 
-static int parse_int(const char *s, int min, int max, int *out)
-{
-        char *end = NULL;
-        long v;
+#define OPT(member) offsetof(struct options, member)
 
-        errno = 0;
-        v = strtol(s, &end, 10);
-        if (errno || !end || *end || v < min || v > max)
-                return -EINVAL;
-        *out = (int)v;
-        return 0;
-}
+static const struct bc_option option_table[] = {
+        {.name = "building-host", .type = BC_OPT_STRING, .offset = OPT(building_host)},
+        {.name = "building-port",
+         .type = BC_OPT_INT,
+         .offset = OPT(building_port),
+         .min = 1,
+         .max = 65535,
+         .required = true},
+        BC_UPSTREAM_OPTIONS(struct options, upstream, true),
+        {.name = "gateway", .type = BC_OPT_STRING, .offset = OPT(gateway), .required = true},
+        {.name = "control", .type = BC_OPT_STRING, .offset = OPT(control), .required = true},
+        {.name = "detectors", .type = BC_OPT_STRING, .offset = OPT(detectors), .required = true},
+        {.name = "state-dir", .type = BC_OPT_STRING, .offset = OPT(state_dir), .required = true},
+        {.name = "alarms", .type = BC_OPT_INT, .offset = OPT(alarms), .min = 1, .max = 10000000},
+        {.name = "warmup", .type = BC_OPT_INT, .offset = OPT(warmup_rounds), .min = 0, .max = 1000},
+        {.name = "fsyncs", .type = BC_OPT_INT, .offset = OPT(fsyncs), .min = 10, .max = 1000000},
+        {.name = "qos", .type = BC_OPT_INT, .offset = OPT(qos), .min = 0, .max = 1},
+        {.name = "raw", .type = BC_OPT_STRING, .offset = OPT(raw)},
+        {.name = "verbose", .type = BC_OPT_FLAG, .offset = OPT(verbose), .letter = 'v'},
+};
 
+/* The defaults, then the command line. Returns as bc_parse_options() does. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-        static const struct option longs[] = {
-                {"building-host", required_argument, NULL, 'B'},
-                {"building-port", required_argument, NULL, 'b'},
-                {"upstream-host", required_argument, NULL, 'U'},
-                {"upstream-port", required_argument, NULL, 'u'},
-                {"cafile", required_argument, NULL, 'a'},
-                {"cert", required_argument, NULL, 'c'},
-                {"key", required_argument, NULL, 'k'},
-                {"gateway", required_argument, NULL, 'g'},
-                {"control", required_argument, NULL, 's'},
-                {"detectors", required_argument, NULL, 'd'},
-                {"state-dir", required_argument, NULL, 'S'},
-                {"alarms", required_argument, NULL, 'n'},
-                {"warmup", required_argument, NULL, 'w'},
-                {"fsyncs", required_argument, NULL, 'f'},
-                {"qos", required_argument, NULL, 'q'},
-                {"raw", required_argument, NULL, 'r'},
-                {"verbose", no_argument, NULL, 'v'},
-                {"help", no_argument, NULL, 'h'},
-                {0},
-        };
-        int c, r = 0;
-
         *o = (struct options){.building_host = "127.0.0.1",
-                              .upstream_host = "127.0.0.1",
+                              .upstream = {.host = "127.0.0.1"},
                               .alarms = 10000,
                               .warmup_rounds = 1,
                               .fsyncs = 1000,
                               .qos = 1};
-        while (r == 0 && (c = getopt_long(argc, argv, "hv", longs, NULL)) != -1) {
-                switch (c) {
-                case 'B':
-                        o->building_host = optarg;
-                        break;
-                case 'b':
-                        r = parse_int(optarg, 1, 65535, &o->building_port);
-                        break;
-                case 'U':
-                        o->upstream_host = optarg;
-                        break;
-                case 'u':
-                        r = parse_int(optarg, 1, 65535, &o->upstream_port);
-                        break;
-                case 'a':
-                        o->cafile = optarg;
-                        break;
-                case 'c':
-                        o->certfile = optarg;
-                        break;
-                case 'k':
-                        o->keyfile = optarg;
-                        break;
-                case 'g':
-                        o->gateway = optarg;
-                        break;
-                case 's':
-                        o->control = optarg;
-                        break;
-                case 'd':
-                        o->detectors = optarg;
-                        break;
-                case 'S':
-                        o->state_dir = optarg;
-                        break;
-                case 'n':
-                        r = parse_int(optarg, 1, 10000000, &o->alarms);
-                        break;
-                case 'w':
-                        r = parse_int(optarg, 0, 1000, &o->warmup_rounds);
-                        break;
-                case 'f':
-                        r = parse_int(optarg, 10, 1000000, &o->fsyncs);
-                        break;
-                case 'q':
-                        r = parse_int(optarg, 0, 1, &o->qos);
-                        break;
-                case 'r':
-                        o->raw = optarg;
-                        break;
-                case 'v':
-                        o->verbose = true;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        exit(0);
-                default:
-                        r = -EINVAL;
-                }
-        }
-        if (r == 0 && (optind != argc || !o->building_port || !o->upstream_port || !o->cafile ||
-                       !o->certfile || !o->keyfile || !o->gateway || !o->control || !o->detectors ||
-                       !o->state_dir))
-                r = -EINVAL;
-        return r;
+        return bc_parse_options(argc, argv, option_table,
+                                sizeof(option_table) / sizeof(option_table[0]), o);
 }
 
 int main(int argc, char **argv)
@@ -733,11 +593,12 @@ int main(int argc, char **argv)
         struct options o;
         size_t n = 0, cap;
         bool nodelay = true;
-        int ndet, rounds = 0, r = 1;
+        int parsed, ndet, rounds = 0, r = 1;
 
-        if (parse_options(argc, argv, &o) < 0) {
-                usage(stderr);
-                return 2;
+        parsed = parse_options(argc, argv, &o);
+        if (parsed != 0) {
+                usage(parsed > 0 ? stdout : stderr);
+                return parsed > 0 ? 0 : 2;
         }
         ndet = read_detectors(o.detectors, dets, DETECTORS_MAX);
         if (ndet <= 0) {
@@ -761,13 +622,13 @@ int main(int argc, char **argv)
         if (time_fsync(o.state_dir, o.fsyncs, fs) < 0)
                 goto out_free;
         mosquitto_lib_init();
-        pub = client(&b, "bench-uplink-detectors", &nodelay);
-        sub = client(&b, "bench-uplink-platform", &nodelay);
+        pub = bc_client_new("bench-uplink-detectors", &b, 1, &nodelay);
+        sub = bc_client_new("bench-uplink-platform", &b, 1, &nodelay);
         if (!pub || !sub || connect_clients(&b, &o, pub, sub) < 0)
                 goto out_clients;
         for (int round = 0; n < (size_t)o.alarms; round++) {
                 bool counted = round >= o.warmup_rounds;
-                double started = now_us(), t0, scratch;
+                double started = bc_now_us(), t0, scratch;
 
                 for (int i = 0; i < ndet; i++) {
                         if (alarm_one(&b, pub, &o, &dets[i], counted ? &sent[n] : &t0,
@@ -781,7 +642,7 @@ int main(int argc, char **argv)
                 rounds += counted;
                 if (o.verbose)
                         say_round(round, counted ? &lat[n - (size_t)ndet] : NULL, (size_t)ndet,
-                                  now_us() - started, &b);
+                                  bc_now_us() - started, &b);
         }
         if (o.raw && write_raw(o.raw, who, sent, lat, n) < 0)
                 goto out_clients;

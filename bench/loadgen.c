@@ -45,8 +45,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
-#include <jansson.h>
 #include <math.h>
 #include <mosquitto.h>
 #include <poll.h>
@@ -61,17 +59,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "bench_common.h"
 
-#define DEVICES_MAX     100000
-#define BURST_MAX       2048 /* publishes per loop turn, so that commands are still read */
-#define ALARM_TIMEOUT_S 10
-#define QUIET_MS        300 /* no alert for this long: the reset's alerts are all in */
-#define CONNECT_S       15
-#define TICK_US         1000 /* telemetry goes out on these boundaries, all that is due */
-#define LINE_MAX_LEN    256
-#define OUT_MAX         (256 * 1024)
-#define PACKET_MAX      1024
+#define DEVICES_MAX  100000
+#define BURST_MAX    2048 /* publishes per loop turn, so that commands are still read */
+#define CONNECT_S    15
+#define TICK_US      1000 /* telemetry goes out on these boundaries, all that is due */
+#define LINE_MAX_LEN 256
+#define OUT_MAX      (256 * 1024)
+#define PACKET_MAX   1024
 
 enum kind { KIND_SMOKE, KIND_HEAT, KIND_MULTI };
 
@@ -84,10 +80,9 @@ struct device {
 };
 
 struct options {
-        const char *host, *devices, *upstream_host, *cafile, *certfile, *keyfile, *alert_topic,
-                *control, *raw;
-        int port, upstream_port, alarm_qos, nodelay;
-        unsigned seed;
+        const char *host, *devices, *alert_topic, *control, *raw;
+        struct bc_upstream upstream;
+        int port, alarm_qos, nodelay, seed;
 };
 
 /* What the upstream subscriber (libmosquitto's thread) shares with the main loop: under lock. */
@@ -95,10 +90,9 @@ struct upstream {
         pthread_mutex_t lock;
         bool subscribed;
         int sub_mid;
-        const char *awaited; /* the id whose alert is awaited; NULL: none */
-        bool arrived;
-        double arrived_us, last_alert_us;
-        unsigned long alerts, fire_alarms, resets, strays;
+        struct bc_await await;
+        double last_alert_us;
+        unsigned long alerts, resets;
 };
 
 enum run_state { RUN_IDLE, RUN_AWAIT, RUN_GAP, RUN_QUIET, RUN_RESET_WAIT };
@@ -135,29 +129,6 @@ struct gen {
         bool stdin_open, quit;
         FILE *raw;
 };
-
-static double now_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-
-        return (x > y) - (x < y);
-}
-
-/* Nearest rank: the smallest value with at least @p of the sorted @n values at or below it. */
-static double percentile(const double *sorted, size_t n, double p)
-{
-        size_t rank = (size_t)(p * (double)n + 0.999999);
-
-        return sorted[rank ? rank - 1 : 0];
-}
 
 static void answer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void answer(const char *fmt, ...)
@@ -204,17 +175,14 @@ static int read_devices(struct gen *g, const char *path)
                 return -1;
         }
         while (fgets(line, sizeof(line), f)) {
-                char *save = NULL, *topic, *id, *kind;
+                char *field[3]; /* topic, id, kind */
+                int k = bc_tab_fields(line, field, 3);
                 struct device *d;
 
                 lineno++;
-                line[strcspn(line, "\n")] = '\0';
                 if (!line[0])
                         continue;
-                topic = strtok_r(line, "\t", &save);
-                id = strtok_r(NULL, "\t", &save);
-                kind = strtok_r(NULL, "\t", &save);
-                if (!topic || !id || !kind || g->n_dev == DEVICES_MAX) {
+                if (k < 3 || g->n_dev == DEVICES_MAX) {
                         fprintf(stderr, "loadgen: %s:%d: %s\n", path, lineno,
                                 g->n_dev == DEVICES_MAX ? "too many devices"
                                                         : "want topic, id and kind, tab-separated");
@@ -222,14 +190,14 @@ static int read_devices(struct gen *g, const char *path)
                         return -1;
                 }
                 d = &g->dev[g->n_dev];
-                if (parse_kind(kind, &d->kind) < 0) {
+                if (parse_kind(field[2], &d->kind) < 0) {
                         fprintf(stderr, "loadgen: %s:%d: kind is smoke, heat or multi\n", path,
                                 lineno);
                         fclose(f);
                         return -1;
                 }
-                d->topic = strdup(topic);
-                d->id = strdup(id);
+                d->topic = strdup(field[0]);
+                d->id = strdup(field[1]);
                 if (!d->topic || !d->id) {
                         fclose(f);
                         return -1;
@@ -304,7 +272,7 @@ static int publish_state(struct gen *g, struct device *d, int qos, double *t0)
         if (drain_out(g) < 0)
                 return -EIO;
         if (t0)
-                *t0 = now_us();
+                *t0 = bc_now_us();
         rc = mosquitto_publish(g->pub, NULL, d->topic, len, payload, qos, false);
         if (rc != MOSQ_ERR_SUCCESS) {
                 fprintf(stderr, "loadgen: publishing on %s: %s\n", d->topic,
@@ -476,33 +444,22 @@ static void on_sub_subscribe(struct mosquitto *mosq, void *obj, int mid, int n, 
 
 static void on_sub_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m)
 {
-        double t1 = now_us(); /* first: the alert is received now */
+        double t1 = bc_now_us(); /* first: the alert is received now */
         struct gen *g = obj;
         struct upstream *up = &g->up;
-        const char *event, *id;
-        json_t *msg;
+        struct bc_alert a;
 
         (void)mosq;
-        msg = json_loadb(m->payload, (size_t)m->payloadlen, 0, NULL);
-        event = json_string_value(json_object_get(msg, "event"));
-        id = json_string_value(
-                json_object_get(json_array_get(json_object_get(msg, "detectors"), 0), "id"));
+        bc_alert_read(&a, m->payload, m->payloadlen);
         pthread_mutex_lock(&up->lock);
         up->alerts++;
         up->last_alert_us = t1;
-        if (event && strcmp(event, "fire_alarm") == 0) {
-                up->fire_alarms++;
-                if (up->awaited && !up->arrived && id && strcmp(id, up->awaited) == 0) {
-                        up->arrived = true;
-                        up->arrived_us = t1;
-                } else {
-                        up->strays++;
-                }
-        } else if (event && strcmp(event, "reset") == 0) {
+        if (a.event && strcmp(a.event, "fire_alarm") == 0)
+                bc_await_fire_alarm(&up->await, a.detector, t1);
+        else if (a.event && strcmp(a.event, "reset") == 0)
                 up->resets++;
-        }
         pthread_mutex_unlock(&up->lock);
-        json_decref(msg);
+        bc_alert_free(&a);
 }
 
 /* ---- latency runs ---- */
@@ -515,12 +472,11 @@ static void start_alarm(struct gen *g)
         r->det = g->heat[g->next_heat++ % g->n_heat];
         d = &g->dev[r->det];
         pthread_mutex_lock(&g->up.lock);
-        g->up.awaited = d->id;
-        g->up.arrived = false;
+        bc_await_start(&g->up.await, d->id);
         pthread_mutex_unlock(&g->up.lock);
         d->alarm = true;
         publish_state(g, d, g->o.alarm_qos, &r->t0);
-        r->deadline = r->t0 + ALARM_TIMEOUT_S * 1e6;
+        r->deadline = r->t0 + BC_ALARM_TIMEOUT_S * 1e6;
         r->state = RUN_AWAIT;
 }
 
@@ -528,21 +484,19 @@ static void finish_run(struct gen *g)
 {
         struct run *r = &g->run;
         size_t n = (size_t)(r->done - r->lost);
-        double sum = 0;
+        struct bc_latency l;
         unsigned long strays;
 
         pthread_mutex_lock(&g->up.lock);
-        strays = g->up.strays - r->strays_before;
+        strays = g->up.await.strays - r->strays_before;
         pthread_mutex_unlock(&g->up.lock);
-        qsort(r->lat, n, sizeof(double), cmp_double);
-        for (size_t i = 0; i < n; i++)
-                sum += r->lat[i];
-        if (n)
-                answer("latency %zu %d %.3f %.3f %.3f %.3f %lu", n, r->lost,
-                       percentile(r->lat, n, 0.50) / 1e3, percentile(r->lat, n, 0.99) / 1e3,
-                       r->lat[n - 1] / 1e3, sum / (double)n / 1e3, strays);
-        else
+        if (n) {
+                bc_latency_of(r->lat, n, &l);
+                answer("latency %zu %d %.3f %.3f %.3f %.3f %lu", n, r->lost, l.p50 / 1e3,
+                       l.p99 / 1e3, l.max / 1e3, l.mean / 1e3, strays);
+        } else {
                 answer("latency 0 %d nan nan nan nan %lu", r->lost, strays);
+        }
         free(r->lat);
         r->lat = NULL;
         r->state = RUN_IDLE;
@@ -555,7 +509,7 @@ static void alarm_done(struct gen *g, double now, double lat_us)
         struct device *d = &g->dev[r->det];
 
         pthread_mutex_lock(&g->up.lock);
-        g->up.awaited = NULL;
+        g->up.await.detector = NULL;
         pthread_mutex_unlock(&g->up.lock);
         if (lat_us >= 0) {
                 r->lat[r->done - r->lost] = lat_us;
@@ -564,7 +518,7 @@ static void alarm_done(struct gen *g, double now, double lat_us)
         } else {
                 r->lost++;
                 fprintf(stderr, "loadgen: the alarm of %s never arrived upstream (%d s)\n", d->id,
-                        ALARM_TIMEOUT_S);
+                        BC_ALARM_TIMEOUT_S);
         }
         r->done++;
         r->since_reset++;
@@ -577,17 +531,14 @@ static void alarm_done(struct gen *g, double now, double lat_us)
 static void start_reset(struct gen *g)
 {
         struct run *r = &g->run;
-        char *reply = NULL;
-        int rc;
+        char err[1024];
 
         pthread_mutex_lock(&g->up.lock);
         r->resets_before = g->up.resets;
         pthread_mutex_unlock(&g->up.lock);
-        rc = control_call(g->o.control, "reset", "building", &reply);
-        if (rc < 0 || strncmp(reply, "ok", 2) != 0)
-                fprintf(stderr, "loadgen: reset building: %s\n", rc < 0 ? strerror(-rc) : reply);
-        free(reply);
-        r->deadline = now_us() + ALARM_TIMEOUT_S * 1e6;
+        if (bc_reset_building(g->o.control, err, sizeof(err)) < 0)
+                fprintf(stderr, "loadgen: reset building: %s\n", err);
+        r->deadline = bc_now_us() + BC_ALARM_TIMEOUT_S * 1e6;
         r->state = RUN_RESET_WAIT;
 }
 
@@ -603,8 +554,8 @@ static void step_run(struct gen *g, double now)
                 return;
         case RUN_AWAIT:
                 pthread_mutex_lock(&g->up.lock);
-                arrived = g->up.arrived;
-                at = g->up.arrived_us;
+                arrived = g->up.await.arrived;
+                at = g->up.await.arrived_us;
                 pthread_mutex_unlock(&g->up.lock);
                 if (arrived)
                         alarm_done(g, now, at - r->t0);
@@ -618,7 +569,7 @@ static void step_run(struct gen *g, double now)
                     (r->done == r->want || r->since_reset >= r->reset_every)) {
                         /* Time for the daemon to read the clears: a detector still in alarm at
                          * the reset would alarm again. */
-                        r->until = now + QUIET_MS * 1e3;
+                        r->until = now + BC_QUIET_MS * 1e3;
                         r->state = RUN_QUIET;
                 } else if (r->done == r->want) {
                         finish_run(g);
@@ -635,7 +586,7 @@ static void step_run(struct gen *g, double now)
                 resets = g->up.resets;
                 last = g->up.last_alert_us;
                 pthread_mutex_unlock(&g->up.lock);
-                if ((resets > r->resets_before && now >= last + QUIET_MS * 1e3) ||
+                if ((resets > r->resets_before && now >= last + BC_QUIET_MS * 1e3) ||
                     now >= r->deadline) {
                         if (resets == r->resets_before)
                                 fprintf(stderr, "loadgen: no reset alert reached upstream\n");
@@ -656,11 +607,11 @@ static void command(struct gen *g, char *line)
 
         if (sscanf(line, "rate %lf", &rate) == 1 && rate >= 0) {
                 g->rate = rate;
-                g->rate_t0 = now_us();
+                g->rate_t0 = bc_now_us();
                 g->rate_base = g->sent;
                 answer("ok rate %.0f", rate);
         } else if (strcmp(line, "count") == 0) {
-                answer("count %llu %.0f %lld %lld", (unsigned long long)g->sent, now_us(),
+                answer("count %llu %.0f %lld %lld", (unsigned long long)g->sent, bc_now_us(),
                        g->sys_dropped, g->sys_received);
         } else if (sscanf(line, "latency %d %d %d", &n, &gap, &every) == 3 && n > 0 && gap >= 0 &&
                    every >= 0) {
@@ -672,7 +623,7 @@ static void command(struct gen *g, char *line)
                 g->run = (struct run){.want = n, .gap_ms = gap, .reset_every = every};
                 g->run.lat = calloc((size_t)n, sizeof(double));
                 pthread_mutex_lock(&g->up.lock);
-                g->run.strays_before = g->up.strays;
+                g->run.strays_before = g->up.await.strays;
                 pthread_mutex_unlock(&g->up.lock);
                 if (!g->run.lat) {
                         answer("error out of memory");
@@ -714,10 +665,10 @@ static void read_commands(struct gen *g)
 
 static int loop(struct gen *g)
 {
-        double last_misc = now_us();
+        double last_misc = bc_now_us();
 
         while (!g->quit) {
-                double now = now_us(), wake, wait_us;
+                double now = bc_now_us(), wake, wait_us;
                 struct pollfd fds[2];
                 struct timespec ts;
                 bool blocked;
@@ -739,7 +690,7 @@ static int loop(struct gen *g)
                         wake = now + 1000; /* the subscriber's thread does not wake this one */
                 if (wake > now + 1e6)
                         wake = now + 1e6;
-                wait_us = wake - now_us();
+                wait_us = wake - bc_now_us();
                 if (wait_us < 0)
                         wait_us = 0;
                 ts.tv_sec = (time_t)(wait_us / 1e6);
@@ -767,14 +718,14 @@ static int loop(struct gen *g)
 /* Waits until the building client has its CONNACK and $SYS SUBACK, running its I/O here. */
 static int wait_building(struct gen *g)
 {
-        double deadline = now_us() + CONNECT_S * 1e6;
+        double deadline = bc_now_us() + CONNECT_S * 1e6;
 
         while (!(g->pub_connected && g->sys_subscribed)) {
                 struct pollfd fd = {
                         .fd = mosquitto_socket(g->pub),
                         .events = (short)(POLLIN | (mosquitto_want_write(g->pub) ? POLLOUT : 0))};
 
-                if (now_us() > deadline) {
+                if (bc_now_us() > deadline) {
                         fprintf(stderr, "loadgen: no answer from the building broker\n");
                         return -ETIMEDOUT;
                 }
@@ -786,10 +737,10 @@ static int wait_building(struct gen *g)
 
 static int wait_upstream(struct gen *g)
 {
-        double deadline = now_us() + CONNECT_S * 1e6;
+        double deadline = bc_now_us() + CONNECT_S * 1e6;
         bool ok = false;
 
-        while (!ok && now_us() < deadline) {
+        while (!ok && bc_now_us() < deadline) {
                 pthread_mutex_lock(&g->up.lock);
                 ok = g->up.subscribed;
                 pthread_mutex_unlock(&g->up.lock);
@@ -809,11 +760,10 @@ static int connect_clients(struct gen *g)
 
         /* Ids of their own: the broker drops a client when another connects with its id. */
         snprintf(id, sizeof(id), "loadgen-zigbee2mqtt-%ld", (long)getpid());
-        g->pub = mosquitto_new(id, true, g);
+        /* --nodelay 0 to see what Nagle's algorithm does to the alarm behind the telemetry. */
+        g->pub = bc_client_new(id, g, o->nodelay, NULL);
         if (!g->pub)
                 return -ENOMEM;
-        /* Off to see what Nagle's algorithm does to the alarm behind the telemetry. */
-        mosquitto_int_option(g->pub, MOSQ_OPT_TCP_NODELAY, o->nodelay);
         mosquitto_connect_callback_set(g->pub, on_pub_connect);
         mosquitto_subscribe_callback_set(g->pub, on_pub_subscribe);
         mosquitto_message_callback_set(g->pub, on_pub_message);
@@ -825,25 +775,19 @@ static int connect_clients(struct gen *g)
         }
         if (wait_building(g) < 0)
                 return -EIO;
-        if (!o->upstream_port)
+        if (!o->upstream.port)
                 return 0;
         snprintf(id, sizeof(id), "loadgen-platform-%ld", (long)getpid());
-        g->sub = mosquitto_new(id, true, g);
+        g->sub = bc_client_new(id, g, 1, NULL);
         if (!g->sub)
                 return -ENOMEM;
-        mosquitto_int_option(g->sub, MOSQ_OPT_TCP_NODELAY, 1);
         mosquitto_connect_callback_set(g->sub, on_sub_connect);
         mosquitto_subscribe_callback_set(g->sub, on_sub_subscribe);
         mosquitto_message_callback_set(g->sub, on_sub_message);
-        rc = o->cafile ? mosquitto_tls_set(g->sub, o->cafile, NULL, o->certfile, o->keyfile, NULL)
-                       : MOSQ_ERR_SUCCESS;
-        if (rc == MOSQ_ERR_SUCCESS)
-                rc = mosquitto_connect(g->sub, o->upstream_host, o->upstream_port, 60);
-        if (rc == MOSQ_ERR_SUCCESS)
-                rc = mosquitto_loop_start(g->sub);
+        rc = bc_upstream_connect(g->sub, &o->upstream, 60);
         if (rc != MOSQ_ERR_SUCCESS) {
-                fprintf(stderr, "loadgen: upstream broker %s:%d: %s\n", o->upstream_host,
-                        o->upstream_port, mosquitto_strerror(rc));
+                fprintf(stderr, "loadgen: upstream broker %s:%d: %s\n", o->upstream.host,
+                        o->upstream.port, mosquitto_strerror(rc));
                 return -EIO;
         }
         return wait_upstream(g);
@@ -862,109 +806,37 @@ static void usage(FILE *f)
                    "quit\n");
 }
 
-static int parse_int(const char *s, long min, long max, long *out)
-{
-        char *end = NULL;
-        long v;
+#define OPT(member) offsetof(struct options, member)
 
-        errno = 0;
-        v = strtol(s, &end, 10);
-        if (errno || !end || *end || v < min || v > max)
-                return -EINVAL;
-        *out = v;
-        return 0;
-}
+static const struct bc_option option_table[] = {
+        {.name = "host", .type = BC_OPT_STRING, .offset = OPT(host)},
+        {.name = "port",
+         .type = BC_OPT_INT,
+         .offset = OPT(port),
+         .min = 1,
+         .max = 65535,
+         .required = true},
+        {.name = "devices", .type = BC_OPT_STRING, .offset = OPT(devices), .required = true},
+        BC_UPSTREAM_OPTIONS(struct options, upstream, false),
+        {.name = "alert-topic", .type = BC_OPT_STRING, .offset = OPT(alert_topic)},
+        {.name = "control", .type = BC_OPT_STRING, .offset = OPT(control)},
+        {.name = "alarm-qos", .type = BC_OPT_INT, .offset = OPT(alarm_qos), .min = 0, .max = 1},
+        {.name = "nodelay", .type = BC_OPT_INT, .offset = OPT(nodelay), .min = 0, .max = 1},
+        {.name = "seed", .type = BC_OPT_INT, .offset = OPT(seed), .min = 0, .max = 1 << 30},
+        {.name = "raw", .type = BC_OPT_STRING, .offset = OPT(raw)},
+};
 
+/* The defaults, then the command line. Returns as bc_parse_options() does. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-        static const struct option longs[] = {
-                {"host", required_argument, NULL, 'H'},
-                {"port", required_argument, NULL, 'p'},
-                {"devices", required_argument, NULL, 'd'},
-                {"upstream-host", required_argument, NULL, 'U'},
-                {"upstream-port", required_argument, NULL, 'u'},
-                {"cafile", required_argument, NULL, 'a'},
-                {"cert", required_argument, NULL, 'c'},
-                {"key", required_argument, NULL, 'k'},
-                {"alert-topic", required_argument, NULL, 't'},
-                {"control", required_argument, NULL, 's'},
-                {"alarm-qos", required_argument, NULL, 'q'},
-                {"nodelay", required_argument, NULL, 'n'},
-                {"seed", required_argument, NULL, 'S'},
-                {"raw", required_argument, NULL, 'r'},
-                {"help", no_argument, NULL, 'h'},
-                {0},
-        };
-        long v = 0;
-        int c, r = 0;
-
         *o = (struct options){.host = "127.0.0.1",
-                              .upstream_host = "127.0.0.1",
+                              .upstream = {.host = "127.0.0.1"},
                               .alert_topic = "firegate/v1/+/alert",
                               .alarm_qos = 1,
                               .nodelay = 1,
                               .seed = 1};
-        while (r == 0 && (c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-                switch (c) {
-                case 'H':
-                        o->host = optarg;
-                        break;
-                case 'p':
-                        r = parse_int(optarg, 1, 65535, &v);
-                        o->port = (int)v;
-                        break;
-                case 'd':
-                        o->devices = optarg;
-                        break;
-                case 'U':
-                        o->upstream_host = optarg;
-                        break;
-                case 'u':
-                        r = parse_int(optarg, 1, 65535, &v);
-                        o->upstream_port = (int)v;
-                        break;
-                case 'a':
-                        o->cafile = optarg;
-                        break;
-                case 'c':
-                        o->certfile = optarg;
-                        break;
-                case 'k':
-                        o->keyfile = optarg;
-                        break;
-                case 't':
-                        o->alert_topic = optarg;
-                        break;
-                case 's':
-                        o->control = optarg;
-                        break;
-                case 'q':
-                        r = parse_int(optarg, 0, 1, &v);
-                        o->alarm_qos = (int)v;
-                        break;
-                case 'n':
-                        r = parse_int(optarg, 0, 1, &v);
-                        o->nodelay = (int)v;
-                        break;
-                case 'S':
-                        r = parse_int(optarg, 0, 1L << 30, &v);
-                        o->seed = (unsigned)v;
-                        break;
-                case 'r':
-                        o->raw = optarg;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        exit(0);
-                default:
-                        return -EINVAL;
-                }
-        }
-        if (r < 0 || optind != argc || !o->port || !o->devices) {
-                usage(stderr);
-                return -EINVAL;
-        }
-        return 0;
+        return bc_parse_options(argc, argv, option_table,
+                                sizeof(option_table) / sizeof(option_table[0]), o);
 }
 
 int main(int argc, char **argv)
@@ -972,10 +844,14 @@ int main(int argc, char **argv)
         static struct gen g;
         int r;
 
-        if (parse_options(argc, argv, &g.o) < 0)
-                return 2;
+        r = parse_options(argc, argv, &g.o);
+        if (r != 0) {
+                if (r != -ENOENT) /* an unknown option: getopt_long said so */
+                        usage(r > 0 ? stdout : stderr);
+                return r > 0 ? 0 : 2;
+        }
         signal(SIGPIPE, SIG_IGN);
-        g.seed = g.o.seed;
+        g.seed = (unsigned)g.o.seed;
         g.sys_dropped = g.sys_received = -1;
         g.stdin_open = true;
         pthread_mutex_init(&g.up.lock, NULL);
