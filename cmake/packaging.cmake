@@ -6,8 +6,10 @@
 # config and the rule files are dpkg conffiles: an upgrade never overwrites an edited one.
 
 # Full RELRO, as Debian's hardened builds link daemons: the GOT is read-only once the loader
-# has resolved every symbol at start.
+# has resolved every symbol at start. firegate-web is installed in /usr/libexec/firegate
+# (CMakeLists.txt), where `firegate web` finds it.
 target_link_options(firegate PRIVATE -Wl,-z,relro,-z,now)
+target_link_options(firegate-web PRIVATE -Wl,-z,relro,-z,now)
 
 set(FIREGATE_CONF_DIR ${CMAKE_INSTALL_FULL_SYSCONFDIR}/firegate)
 file(GLOB FIREGATE_RULE_FILES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/rules/*.rules)
@@ -80,7 +82,8 @@ every alarm to a verified unit and its residents, keeps the registry and a
 hash-chained incident log in SQLite, and alerts the city's platform over MQTT
 with TLS. It includes the security desk's web page (firegate web).")
 # Depends comes from dpkg-shlibdeps, for a cross build too: it reads the arm64 libraries'
-# symbols files from the multiarch packages installed beside the amd64 ones.
+# symbols files from the multiarch packages installed beside the amd64 ones. It reads every
+# ELF file of the package, so libmicrohttpd comes in through firegate-web.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # systemd-sysusers and systemd-tmpfiles make the users and directories; without them postinst
 # says what to do by hand.

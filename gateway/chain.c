@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -261,26 +262,261 @@ int chain_head(sqlite3 *db, char hex[CHAIN_HEAD_HEX], long long *seq)
         return r;
 }
 
+/* --- declarations --- */
+
+/* The declarations' ranges, each with its own place in the chain: a declaration speaks only of
+ * entries before it. A declaration that is not chained is none (and verify names its row as
+ * inserted outside the gateway). */
+#define DECLARED_SQL                                                                               \
+        "WITH decl (id, at_seq, lo, hi) AS MATERIALIZED (SELECT a.id, c.seq, "                     \
+        "json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]') "                            \
+        "FROM main.audit a JOIN main.chain c ON c.tbl = 'audit' AND c.row_id = a.id, "             \
+        "json_each(CASE WHEN json_valid(a.params) THEN a.params ELSE '{}' END, '$.lost') j "       \
+        "WHERE a.action = '" CHAIN_DECLARATION_ACTION                                              \
+        "' AND a.result = '" CHAIN_DECLARATION_RESULT "') "
+#define IS_DECLARED_SQL                                                                            \
+        "EXISTS (SELECT 1 FROM decl d WHERE e.seq BETWEEN d.lo AND d.hi AND e.seq < d.at_seq)"
+
+/* Runs @sql, whose rows are seq, tbl, row_id, damaged, declaration, through @fn. */
+static int each_lost(sqlite3 *db, const char *sql, int (*fn)(const struct chain_lost *l, void *ctx),
+                     void *ctx)
+{
+        sqlite3_stmt *st = NULL;
+        int r = 0, rc;
+
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+                r = -EIO;
+                goto out;
+        }
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                struct chain_lost l = {
+                        .seq = sqlite3_column_int64(st, 0),
+                        .row_id = sqlite3_column_int64(st, 2),
+                        .damaged = sqlite3_column_int(st, 3),
+                        .declaration = sqlite3_column_int64(st, 4),
+                };
+
+                snprintf(l.tbl, sizeof(l.tbl), "%s", (const char *)sqlite3_column_text(st, 1));
+                r = fn(&l, ctx);
+                if (r)
+                        goto out;
+        }
+        if (rc != SQLITE_DONE)
+                r = -EIO;
+out:
+        if (r == -EIO)
+                log_error("the incident log's chain: finding lost rows: %s", sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        return r;
+}
+
+int chain_declared(sqlite3 *db, int (*fn)(const struct chain_lost *l, void *ctx), void *ctx)
+{
+        return each_lost(db,
+                         DECLARED_SQL
+                         "SELECT e.seq, e.tbl, e.row_id, 0, min(d.id) FROM decl d JOIN "
+                         "main.chain e ON e.seq BETWEEN d.lo AND d.hi AND e.seq < "
+                         "d.at_seq GROUP BY e.seq ORDER BY e.seq",
+                         fn, ctx);
+}
+
+int chain_unmatched(sqlite3 *db, int (*fn)(const struct chain_lost *l, void *ctx), void *ctx)
+{
+        char sql[8192], content[1024];
+        size_t o = 0;
+        bool ok;
+
+        ok = append(sql, sizeof(sql), &o, DECLARED_SQL "SELECT e.seq, e.tbl, e.row_id, CASE e.tbl");
+        for (size_t i = 0; ok && i < N_CHAINED; i++)
+                ok = append(sql, sizeof(sql), &o, " WHEN '") &&
+                     append(sql, sizeof(sql), &o, chained[i].table) &&
+                     append(sql, sizeof(sql), &o, "' THEN EXISTS (SELECT 1 FROM main.") &&
+                     append(sql, sizeof(sql), &o, chained[i].table) &&
+                     append(sql, sizeof(sql), &o, " t WHERE t.id = e.row_id)");
+        ok = ok && append(sql, sizeof(sql), &o,
+                          " END, 0 FROM main.chain e WHERE NOT " IS_DECLARED_SQL " AND CASE e.tbl");
+        for (size_t i = 0; ok && i < N_CHAINED; i++)
+                ok = chain_content_sql(chained[i].table, "t.", content, sizeof(content)) == 0 &&
+                     append(sql, sizeof(sql), &o, " WHEN '") &&
+                     append(sql, sizeof(sql), &o, chained[i].table) &&
+                     append(sql, sizeof(sql), &o, "' THEN NOT EXISTS (SELECT 1 FROM main.") &&
+                     append(sql, sizeof(sql), &o, chained[i].table) &&
+                     append(sql, sizeof(sql), &o, " t WHERE t.id = e.row_id AND ") &&
+                     append(sql, sizeof(sql), &o, content) &&
+                     append(sql, sizeof(sql), &o, " = e.content)");
+        if (!ok || !append(sql, sizeof(sql), &o, " ELSE 0 END ORDER BY e.seq"))
+                return -ENOBUFS;
+        return each_lost(db, sql, fn, ctx);
+}
+
 /* --- verification --- */
+
+struct declared_range {
+        long long lo, hi, at_seq, id;
+};
 
 struct verifier {
         sqlite3 *db;
         sqlite3_stmt *content[N_CHAINED]; /* a row's content by id */
         struct chain_report *out;
+        struct declared_range *ranges; /* of every declaration */
+        size_t n_ranges;
+        struct chain_lost *lost; /* the entries declared lost, in chain order */
+        size_t n_lost, cap_lost;
 };
 
-static void problem(struct verifier *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+enum problem_kind {
+        PROBLEM_UNMATCHED,
+        PROBLEM_BROKEN,
+};
 
-static void problem(struct verifier *v, const char *fmt, ...)
+static void problem(struct verifier *v, enum problem_kind kind, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void problem(struct verifier *v, enum problem_kind kind, const char *fmt, ...)
 {
         va_list ap;
 
+        if (kind == PROBLEM_UNMATCHED)
+                v->out->unmatched++;
+        else
+                v->out->broken++;
         if (!v->out->ok)
                 return; /* the first one is named */
         v->out->ok = false;
         va_start(ap, fmt);
         vsnprintf(v->out->problem, sizeof(v->out->problem), fmt, ap);
         va_end(ap);
+}
+
+static int read_ranges(struct verifier *v)
+{
+        sqlite3_stmt *st = NULL;
+        size_t cap = 0;
+        int r = 0, rc;
+
+        if (sqlite3_prepare_v2(v->db, DECLARED_SQL "SELECT lo, hi, at_seq, id FROM decl", -1, &st,
+                               NULL) != SQLITE_OK)
+                return -EIO;
+        while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (v->n_ranges == cap) {
+                        struct declared_range *more;
+
+                        cap = cap ? 2 * cap : 8;
+                        more = reallocarray(v->ranges, cap, sizeof(*more));
+                        if (!more) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        v->ranges = more;
+                }
+                v->ranges[v->n_ranges++] = (struct declared_range){
+                        sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                        sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3)};
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = -EIO;
+        sqlite3_finalize(st);
+        return r;
+}
+
+/* The declaration that declares entry @seq lost, or 0. */
+static long long declared(const struct verifier *v, long long seq)
+{
+        for (size_t i = 0; i < v->n_ranges; i++)
+                if (v->ranges[i].lo <= seq && seq <= v->ranges[i].hi && seq < v->ranges[i].at_seq)
+                        return v->ranges[i].id;
+        return 0;
+}
+
+static int keep_lost(struct verifier *v, long long seq, const char *tbl, long long row,
+                     long long declaration)
+{
+        struct chain_lost *l;
+
+        if (v->n_lost == v->cap_lost) {
+                size_t cap = v->cap_lost ? 2 * v->cap_lost : 64;
+                struct chain_lost *more = reallocarray(v->lost, cap, sizeof(*more));
+
+                if (!more)
+                        return -ENOMEM;
+                v->lost = more;
+                v->cap_lost = cap;
+        }
+        l = &v->lost[v->n_lost++];
+        *l = (struct chain_lost){.seq = seq, .row_id = row, .declaration = declaration};
+        snprintf(l->tbl, sizeof(l->tbl), "%s", tbl);
+        v->out->lost++;
+        return 0;
+}
+
+/* Appends printf-style to @buf of @size, which holds @*o bytes; stops quietly when full. */
+static void add(char *buf, size_t size, size_t *o, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static void add(char *buf, size_t size, size_t *o, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        if (*o >= size)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(buf + *o, size - *o, fmt, ap);
+        va_end(ap);
+        *o = n < 0 ? size : *o + (size_t)n;
+}
+
+/* The declared losses for people: the runs of entries, then the first declaration. */
+static int describe_losses(struct verifier *v)
+{
+        char *buf = v->out->loss;
+        size_t size = sizeof(v->out->loss), o = 0, i, j, n_decl = 0;
+        sqlite3_stmt *st = NULL;
+        int r = 0;
+
+        add(buf, size, &o, "%zu row%s declared lost: chain entr%s ", v->n_lost,
+            v->n_lost == 1 ? "" : "s", v->n_lost == 1 ? "y" : "ies");
+        for (i = 0; i < v->n_lost; i = j) {
+                const struct chain_lost *a = &v->lost[i], *b;
+
+                for (j = i + 1; j < v->n_lost && v->lost[j].seq == v->lost[j - 1].seq + 1; j++)
+                        ;
+                b = &v->lost[j - 1];
+                add(buf, size, &o, "%s", i ? ", " : "");
+                if (a == b)
+                        add(buf, size, &o, "%lld (%s #%lld)", a->seq, a->tbl, a->row_id);
+                else if (strcmp(a->tbl, b->tbl) == 0)
+                        add(buf, size, &o, "%lld to %lld (%s #%lld to #%lld)", a->seq, b->seq,
+                            a->tbl, a->row_id, b->row_id);
+                else
+                        add(buf, size, &o, "%lld to %lld (%s #%lld to %s #%lld)", a->seq, b->seq,
+                            a->tbl, a->row_id, b->tbl, b->row_id);
+        }
+        for (i = 0; i < v->n_lost; i++)
+                if (i == 0 || v->lost[i].declaration != v->lost[i - 1].declaration)
+                        n_decl++;
+        if (sqlite3_prepare_v2(v->db,
+                               "SELECT strftime('%Y-%m-%d %H:%M:%S UTC', at / 1000, 'unixepoch'), "
+                               "who, json_extract(params, '$.reason') FROM main.audit WHERE id = ?",
+                               -1, &st, NULL) != SQLITE_OK)
+                return -EIO;
+        sqlite3_bind_int64(st, 1, v->lost[0].declaration);
+        if (sqlite3_step(st) == SQLITE_ROW)
+                add(buf, size, &o, "; declared on %s by %s (audit #%lld): %s",
+                    (const char *)sqlite3_column_text(st, 0),
+                    (const char *)sqlite3_column_text(st, 1), v->lost[0].declaration,
+                    sqlite3_column_type(st, 2) == SQLITE_TEXT
+                            ? (const char *)sqlite3_column_text(st, 2)
+                            : "no reason given");
+        else
+                r = -EIO;
+        sqlite3_finalize(st);
+        if (n_decl > 1)
+                add(buf, size, &o, "; and in %zu more declarations", n_decl - 1);
+        if (o >= size)
+                memcpy(buf + size - 4, "...", 4);
+        return r;
 }
 
 static int check_entry(struct verifier *v, sqlite3_stmt *e, uint8_t prev[CRYPTO_SHA256_LEN])
@@ -291,18 +527,19 @@ static int check_entry(struct verifier *v, sqlite3_stmt *e, uint8_t prev[CRYPTO_
         const uint8_t *content = sqlite3_column_blob(e, 3), *hash = sqlite3_column_blob(e, 4);
         uint8_t in[2 * CRYPTO_SHA256_LEN], want[CRYPTO_SHA256_LEN];
         sqlite3_stmt *st = NULL;
+        long long declaration;
         int rc;
 
         if (sqlite3_column_bytes(e, 3) != CRYPTO_SHA256_LEN ||
             sqlite3_column_bytes(e, 4) != CRYPTO_SHA256_LEN) {
-                problem(v, "chain entry %lld is damaged", seq);
+                problem(v, PROBLEM_BROKEN, "chain entry %lld is damaged", seq);
                 return 0;
         }
         memcpy(in, prev, CRYPTO_SHA256_LEN);
         memcpy(in + CRYPTO_SHA256_LEN, content, CRYPTO_SHA256_LEN);
         crypto_sha256(in, sizeof(in), want);
         if (memcmp(want, hash, CRYPTO_SHA256_LEN) != 0)
-                problem(v,
+                problem(v, PROBLEM_BROKEN,
                         "chain entry %lld (%s #%lld) does not follow the entry before it: an "
                         "entry was removed, inserted or altered there",
                         seq, tbl ? tbl : "?", row);
@@ -311,19 +548,25 @@ static int check_entry(struct verifier *v, sqlite3_stmt *e, uint8_t prev[CRYPTO_
                 if (tbl && strcmp(tbl, chained[i].table) == 0)
                         st = v->content[i];
         if (!st) {
-                problem(v, "chain entry %lld names an unknown table", seq);
+                problem(v, PROBLEM_BROKEN, "chain entry %lld names an unknown table", seq);
                 return 0;
         }
+        /* A row declared lost is not evidence, whatever is in its place now. */
+        declaration = declared(v, seq);
+        if (declaration)
+                return keep_lost(v, seq, tbl, row, declaration);
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, row);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
-                problem(v, "%s #%lld was deleted (chain entry %lld)", tbl, row, seq);
+                problem(v, PROBLEM_UNMATCHED, "%s #%lld was deleted (chain entry %lld)", tbl, row,
+                        seq);
         else if (rc != SQLITE_ROW)
                 return -EIO;
         else if (sqlite3_column_bytes(st, 0) != CRYPTO_SHA256_LEN ||
                  memcmp(sqlite3_column_blob(st, 0), content, CRYPTO_SHA256_LEN) != 0)
-                problem(v, "%s #%lld was changed after it was written (chain entry %lld)", tbl, row,
+                problem(v, PROBLEM_UNMATCHED,
+                        "%s #%lld was changed after it was written (chain entry %lld)", tbl, row,
                         seq);
         sqlite3_reset(st);
         return 0;
@@ -338,6 +581,7 @@ int chain_verify(sqlite3 *db, const char *expected_head, struct chain_report *ou
         int r = 0, rc;
 
         *out = (struct chain_report){.ok = true};
+        r = read_ranges(&v);
         for (size_t i = 0; i < N_CHAINED && r == 0; i++) {
                 chain_content_sql(chained[i].table, "", content, sizeof(content));
                 snprintf(sql, sizeof(sql), "SELECT %s FROM main.%s WHERE id = ?", content,
@@ -371,7 +615,7 @@ int chain_verify(sqlite3 *db, const char *expected_head, struct chain_report *ou
                 } else {
                         out->rows += sqlite3_column_int64(st, 0);
                         if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-                                problem(&v,
+                                problem(&v, PROBLEM_BROKEN,
                                         "%s #%lld was inserted outside the gateway (it has no "
                                         "chain entry)",
                                         chained[i].table, sqlite3_column_int64(st, 1));
@@ -400,17 +644,23 @@ int chain_verify(sqlite3 *db, const char *expected_head, struct chain_report *ou
                         sqlite3_bind_blob(st, 1, raw, sizeof(raw), SQLITE_STATIC);
                         out->head_found = sqlite3_step(st) == SQLITE_ROW;
                         if (!out->head_found)
-                                problem(&v,
+                                problem(&v, PROBLEM_BROKEN,
                                         "the head exported earlier, %.16s..., is not in the "
                                         "chain: the log was rewritten before it",
                                         expected_head);
                 }
                 sqlite3_finalize(st);
         }
+        if (r == 0 && out->lost)
+                r = describe_losses(&v);
         sqlite3_finalize(e);
         for (size_t i = 0; i < N_CHAINED; i++)
                 sqlite3_finalize(v.content[i]);
+        free(v.lost);
+        free(v.ranges);
         if (r == -EIO)
                 log_error("the incident log's chain cannot be read: %s", sqlite3_errmsg(db));
+        else if (r == -ENOMEM)
+                log_error("the incident log's chain: out of memory");
         return r;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * cli: what the subcommands of the one `firegate` binary share: the exit codes (documented in
- * firegate --help and the README; numbered for good, never reused), the lazily loaded config,
- * and opening the store where the config says.
+ * cli: what the subcommands of the `firegate` binary share, and `firegate-web`, which `firegate
+ * web` runs: the exit codes (documented in firegate --help and the README; numbered for good,
+ * never reused), the lazily loaded config, and opening the store where the config says.
  *
  * Each subcommand is `int cmd_<name>(struct cli *cli, int argc, char **argv)`, gets its own
  * argv (argv[0] is the subcommand's name), and returns an exit code.
@@ -21,14 +21,20 @@
 #include "table.h"
 
 enum cli_exit {
-        CLI_EXIT_OK = 0,      /* done */
-        CLI_EXIT_FAILURE = 1, /* runtime failure: a file, the store, the system */
-        CLI_EXIT_USAGE = 2,   /* the command line is wrong */
-        CLI_EXIT_REFUSED = 3, /* input refused: a bundle, a record, a config with errors */
+        CLI_EXIT_OK = 0,            /* done */
+        CLI_EXIT_FAILURE = 1,       /* runtime failure: a file, the store, the system */
+        CLI_EXIT_USAGE = 2,         /* the command line is wrong */
+        CLI_EXIT_REFUSED = 3,       /* input refused: a bundle, a record, a config with errors */
+        CLI_EXIT_DECLARED_LOSS = 4, /* the incident log verifies, but rows of it are declared
+                                       lost (verify-log, verify-export) */
 };
 
 /* A sentence for the exit code (for --help). */
 const char *cli_exit_string(enum cli_exit e);
+
+/* Whether stderr is journald's stream (JOURNAL_STREAM names it), so log lines carry their
+ * priority; for log_setup() before anything logs. */
+bool cli_stderr_is_journal(void);
 
 struct cli {
         const char *config_path;     /* --config, or NULL */
@@ -98,6 +104,7 @@ int cmd_verify_log(struct cli *cli, int argc, char **argv);
 int cli_audit(struct cli *cli, const char *action, json_t *params);
 /* The same, the look's params being its command line (@argv after the command's name). */
 int cli_audit_argv(struct cli *cli, const char *action, int argc, char **argv);
+int cmd_declare_loss(struct cli *cli, int argc, char **argv);
 int cmd_gateway_key(struct cli *cli, int argc, char **argv);
 int cmd_export(struct cli *cli, int argc, char **argv);
 int cmd_verify_export(struct cli *cli, int argc, char **argv);

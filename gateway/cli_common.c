@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,20 @@
 #include "log.h"
 #include "report.h"
 
+/* journald sets JOURNAL_STREAM to the device and inode of the stream it gave us; a child with a
+ * redirected stderr inherits the variable, so compare rather than trust it (sd_journal_stream_fd
+ * documentation). */
+bool cli_stderr_is_journal(void)
+{
+        const char *e = getenv("JOURNAL_STREAM");
+        uintmax_t dev, ino;
+        struct stat st;
+
+        if (!e || sscanf(e, "%ju:%ju", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return (uintmax_t)st.st_dev == dev && (uintmax_t)st.st_ino == ino;
+}
+
 const char *cli_exit_string(enum cli_exit e)
 {
         switch (e) {
@@ -34,6 +49,9 @@ const char *cli_exit_string(enum cli_exit e)
         case CLI_EXIT_REFUSED:
                 return "input refused (a bundle, a record or a config with errors; each is "
                        "named)";
+        case CLI_EXIT_DECLARED_LOSS:
+                return "the incident log verifies except for rows declared lost to damage "
+                       "(verify-log, verify-export)";
         }
         return "unknown exit code";
 }

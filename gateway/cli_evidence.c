@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cli_evidence: the incident log as evidence. `firegate verify-log` walks the hash chain
- * (chain.h) and names the first row changed, inserted or deleted; `firegate export` writes a
- * signed export of a period and `firegate verify-export` checks one offline (evidence.h);
- * `firegate gateway-key` makes and prints the key exports are signed with. Every command that
- * reads the store opens it read-only, so it is safe while the daemon runs.
+ * (chain.h) and names the first row changed, inserted or deleted; `firegate declare-loss`
+ * states, after a salvage, which rows the damage took; `firegate export` writes a signed export
+ * of a period and `firegate verify-export` checks one offline (evidence.h); `firegate
+ * gateway-key` makes and prints the key exports are signed with. Every command that only reads
+ * the store opens it read-only, so it is safe while the daemon runs.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,7 +38,18 @@ static void verify_log_usage(FILE *out)
                 "  --head HEX        a head exported earlier (64 hex digits)\n"
                 "  --head-file FILE  the same, read from a file\n"
                 "  --json            the verdict as JSON\n\n"
-                "Exit status: 0 the log verifies, 3 it does not, 1 it cannot be read.\n");
+                "Rows that firegate declare-loss declared lost after a salvage are counted and\n"
+                "named apart: they are no problem, but the log is not whole.\n\n"
+                "Exit status: 0 the log verifies, 4 it verifies except for rows declared lost,\n"
+                "3 it does not, 1 it cannot be read.\n");
+}
+
+/* Who runs this command, for the audit log: "uid 1000 (alice)". */
+static void local_who(char *who, size_t size)
+{
+        struct passwd *pw = getpwuid(getuid());
+
+        snprintf(who, size, "uid %u (%.60s)", (unsigned)getuid(), pw ? pw->pw_name : "?");
 }
 
 int cmd_verify_log(struct cli *cli, int argc, char **argv)
@@ -113,9 +125,11 @@ int cmd_verify_log(struct cli *cli, int argc, char **argv)
                 goto out;
         }
         if (json) {
-                json_t *o = json_pack("{s:b, s:I, s:I, s:s, s:s?}", "ok", rep.ok, "entries",
-                                      (json_int_t)rep.entries, "rows", (json_int_t)rep.rows, "head",
-                                      rep.head, "problem", rep.ok ? NULL : rep.problem);
+                json_t *o = json_pack("{s:b, s:I, s:I, s:s, s:s?, s:I, s:s?}", "ok",
+                                      rep.ok && !rep.lost, "entries", (json_int_t)rep.entries,
+                                      "rows", (json_int_t)rep.rows, "head", rep.head, "problem",
+                                      rep.ok ? NULL : rep.problem, "lost", (json_int_t)rep.lost,
+                                      "loss", rep.lost ? rep.loss : NULL);
 
                 if (o && head)
                         json_object_set_new(o, "head_found", json_boolean(rep.head_found));
@@ -126,17 +140,112 @@ int cmd_verify_log(struct cli *cli, int argc, char **argv)
                 }
                 putchar('\n');
                 json_decref(o);
-        } else if (rep.ok) {
+        } else if (rep.ok && !rep.lost) {
                 printf("the incident log verifies: %lld rows, %lld chain entries%s\nhead %s\n",
                        rep.rows, rep.entries, head ? ", the earlier head is in the chain" : "",
                        rep.head);
+        } else if (rep.ok) {
+                printf("the incident log verifies EXCEPT for rows declared lost: %lld rows, %lld "
+                       "chain entries%s\n%s\nhead %s\n",
+                       rep.rows, rep.entries, head ? ", the earlier head is in the chain" : "",
+                       rep.loss, rep.head);
         } else {
-                printf("the incident log does NOT verify: %s\nhead %s\n", rep.problem, rep.head);
+                printf("the incident log does NOT verify: %s%s%s\nhead %s\n", rep.problem,
+                       rep.lost ? "\nbesides, " : "", rep.lost ? rep.loss : "", rep.head);
         }
-        r = rep.ok ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
+        r = !rep.ok ? CLI_EXIT_REFUSED : rep.lost ? CLI_EXIT_DECLARED_LOSS : CLI_EXIT_OK;
 out:
         store_free(s);
         free(text);
+        return r;
+}
+
+/* --- losses to damage --- */
+
+#define REASON_MAX 1000
+
+static void declare_loss_usage(FILE *out)
+{
+        fprintf(out,
+                "Usage: firegate [--config PATH] declare-loss --reason TEXT\n\n"
+                "After a damaged store was salvaged (\"Recovering a damaged store\" in\n"
+                "store.md), states in the incident log which of its rows the damage took: every\n"
+                "row missing from its place in the hash chain, or no longer what was chained\n"
+                "(partly overwritten), that no declaration covers yet. The declaration is an\n"
+                "audit row, chained like every other, with who made it, when, and the reason.\n"
+                "verify-log then reports those rows as declared lost (exit status 4) instead of\n"
+                "deleted; they are neither checked nor exported, and export can export what\n"
+                "remains (--with-losses). A log with any other problem (a row without a chain\n"
+                "entry, a broken link) is refused, and nothing is written.\n"
+                "Run it as the user the daemon runs as.\n\n"
+                "  --reason TEXT  what happened, and where the damaged copy is kept (required)\n\n"
+                "Exit status: 0 declared (or nothing to declare), 3 refused, 1 the store cannot\n"
+                "be read or written.\n");
+}
+
+int cmd_declare_loss(struct cli *cli, int argc, char **argv)
+{
+        static const struct option options[] = {
+                {"reason", required_argument, NULL, 'r'},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        const char *reason = NULL;
+        struct chain_report rep;
+        struct store *s = NULL;
+        long long declared = 0;
+        char who[128];
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        reason = optarg;
+                        break;
+                case 'h':
+                        declare_loss_usage(stdout);
+                        return CLI_EXIT_OK;
+                default:
+                        return cli_usage_error("declare-loss",
+                                               "unknown option or missing argument");
+                }
+        }
+        if (optind != argc)
+                return cli_unexpected("declare-loss", optind);
+        if (!reason || !*reason || strlen(reason) > REASON_MAX)
+                return cli_usage_error("declare-loss",
+                                       "--reason is required: what happened, in 1 to %d "
+                                       "characters",
+                                       REASON_MAX);
+        r = cli_config(cli);
+        if (r == CLI_EXIT_OK)
+                r = cli_check_owner(cli);
+        if (r == CLI_EXIT_OK)
+                r = cli_open_store(cli, STORE_APPEND, &s);
+        if (r != CLI_EXIT_OK)
+                return r;
+        local_who(who, sizeof(who));
+        r = evidence_declare_loss(s, wallclock_ms(), who, reason, &rep, &declared);
+        if (r == -EBADMSG) {
+                log_error("the incident log has problems a declaration of lost rows cannot "
+                          "cover, so nothing is declared: %s (firegate verify-log)",
+                          rep.problem);
+                r = CLI_EXIT_REFUSED;
+        } else if (r < 0) {
+                r = CLI_EXIT_FAILURE;
+        } else if (!declared) {
+                printf("nothing to declare: %s\n",
+                       rep.lost ? "every row missing is declared lost already"
+                                : "no row is missing from the incident log");
+                r = CLI_EXIT_OK;
+        } else if (chain_verify(store_db(s), NULL, &rep) < 0) {
+                r = CLI_EXIT_FAILURE;
+        } else {
+                printf("declared %lld row%s lost; verify-log now reports %s\n", declared,
+                       declared == 1 ? "" : "s", rep.loss);
+                r = CLI_EXIT_OK;
+        }
+        store_free(s);
         return r;
 }
 
@@ -220,13 +329,12 @@ int cmd_gateway_key(struct cli *cli, int argc, char **argv)
 int cmd_export(struct cli *cli, int argc, char **argv)
 {
         static const struct option options[] = {
-                {"from", required_argument, NULL, 'f'},
-                {"to", required_argument, NULL, 't'},
-                {"tz", required_argument, NULL, 'z'},
-                {"help", no_argument, NULL, 'h'},
-                {0},
+                {"from", required_argument, NULL, 'f'}, {"to", required_argument, NULL, 't'},
+                {"tz", required_argument, NULL, 'z'},   {"with-losses", no_argument, NULL, 'l'},
+                {"help", no_argument, NULL, 'h'},       {0},
         };
         const char *from_text = NULL, *to_text = NULL, *zone = NULL;
+        bool with_losses = false;
         struct crypto_key *key = NULL;
         struct store *s = NULL;
         struct chain_report rep;
@@ -246,9 +354,12 @@ int cmd_export(struct cli *cli, int argc, char **argv)
                 case 'z':
                         zone = optarg;
                         break;
+                case 'l':
+                        with_losses = true;
+                        break;
                 case 'h':
                         printf("Usage: firegate [--config PATH] export --from WHEN --to WHEN "
-                               "[--tz ZONE] FILE\n\n"
+                               "[--tz ZONE] [--with-losses] FILE\n\n"
                                "Writes the incidents open at some time in [from, to) with all\n"
                                "their events, the engine events, platform commands and audit\n"
                                "rows of the period, and the segment of the hash chain that\n"
@@ -256,7 +367,10 @@ int cmd_export(struct cli *cli, int argc, char **argv)
                                "gateway-key), for a case file. WHEN is ISO 8601 (a date, or a\n"
                                "date and time with or without an offset, read in --tz). Check\n"
                                "it anywhere with firegate verify-export FILE --key PUB.\n"
-                               "The log must verify first (firegate verify-log).\n");
+                               "The log must verify first (firegate verify-log). One with rows\n"
+                               "declared lost (firegate declare-loss) is exported only with\n"
+                               "--with-losses: what remains, with the losses stated in the "
+                               "file.\n");
                         return CLI_EXIT_OK;
                 default:
                         return cli_usage_error("export", "unknown option or missing argument");
@@ -280,6 +394,9 @@ int cmd_export(struct cli *cli, int argc, char **argv)
                 json_t *params = json_pack("{s:I, s:I, s:s}", "from", (json_int_t)from, "to",
                                            (json_int_t)to, "file", argv[optind]);
 
+                if (params && with_losses)
+                        json_object_set_new(params, "with_losses", json_true());
+
                 r = params ? cli_audit(cli, "export", params) : CLI_EXIT_FAILURE;
                 json_decref(params);
         }
@@ -298,6 +415,14 @@ int cmd_export(struct cli *cli, int argc, char **argv)
                 r = CLI_EXIT_REFUSED;
                 goto out;
         }
+        /* Rows declared lost are a gap in the evidence, which whoever exports must know of. */
+        if (rep.lost && !with_losses) {
+                log_error("the incident log verifies except for rows declared lost (%s); "
+                          "--with-losses exports what remains, the losses stated in the file",
+                          rep.loss);
+                r = CLI_EXIT_REFUSED;
+                goto out;
+        }
         if (evidence_export(s, key, cli->config->gateway_id, from, to, wallclock_ms(), &doc) < 0) {
                 r = CLI_EXIT_FAILURE;
                 goto out;
@@ -308,9 +433,9 @@ int cmd_export(struct cli *cli, int argc, char **argv)
                 r = CLI_EXIT_FAILURE;
                 goto out;
         }
-        printf("exported %zu incidents to %s, signed by key %s\n",
-               json_array_size(json_object_get(doc, "incidents")), argv[optind],
-               crypto_key_id(key));
+        printf("exported %zu incidents to %s, signed by key %s%s%s\n",
+               json_array_size(json_object_get(doc, "incidents")), argv[optind], crypto_key_id(key),
+               rep.lost ? "; the file states the log's losses: " : "", rep.lost ? rep.loss : "");
 out:
         free(text);
         json_decref(doc);
@@ -348,8 +473,13 @@ int cmd_verify_export(struct cli *cli, int argc, char **argv)
                                "it), every row against the hash chain entry the gateway made when\n"
                                "it wrote the row, and every chain entry against the one before.\n"
                                "Needs no configuration and no database: any machine will do.\n\n"
-                               "Exit status: 0 it verifies, 3 it does not (what fails is said), 1\n"
-                               "the file or key cannot be read.\n");
+                               "An export of a log with rows declared lost (version 2) states\n"
+                               "them, and is checked to agree with its chain segment.\n\n"
+                               "Exit status: 0 it verifies, 4 it verifies but states rows "
+                               "declared\n"
+                               "lost, 3 it does not (what fails is said), 1 the file or key "
+                               "cannot\n"
+                               "be read.\n");
                         return CLI_EXIT_OK;
                 default:
                         return cli_usage_error("verify-export",
@@ -371,17 +501,20 @@ int cmd_verify_export(struct cli *cli, int argc, char **argv)
         }
         r = evidence_verify(doc, key, &sum, why, sizeof(why));
         if (r == 0)
-                printf("%s verifies: signed by key %s; %lld incidents, %lld chained rows, chain "
-                       "entries %lld to %lld, head %s\n",
-                       argv[optind], crypto_key_id(key), sum.incidents, sum.rows, sum.first_seq,
-                       sum.last_seq, sum.head);
+                printf("%s verifies%s: signed by key %s; %lld incidents, %lld chained rows, chain "
+                       "entries %lld to %lld, head %s%s%s\n",
+                       argv[optind], sum.lost ? " EXCEPT for rows declared lost" : "",
+                       crypto_key_id(key), sum.incidents, sum.rows, sum.first_seq, sum.last_seq,
+                       sum.head, sum.lost ? "\n" : "", sum.lost ? sum.loss : "");
         else if (r == -EBADMSG)
                 printf("%s does NOT verify: %s\n", argv[optind], why);
         else
                 log_error_errno(r, "cannot check %s", argv[optind]);
         json_decref(doc);
         crypto_key_free(key);
-        return r == 0 ? CLI_EXIT_OK : r == -EBADMSG ? CLI_EXIT_REFUSED : CLI_EXIT_FAILURE;
+        if (r == 0)
+                return sum.lost ? CLI_EXIT_DECLARED_LOSS : CLI_EXIT_OK;
+        return r == -EBADMSG ? CLI_EXIT_REFUSED : CLI_EXIT_FAILURE;
 }
 
 /* --- the audit of local looks --- */
@@ -403,7 +536,6 @@ int cli_audit(struct cli *cli, const char *action, json_t *params)
         char path[512], *text = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS), *reply = NULL,
                         line[CONTROL_LINE_MAX], who[128];
         struct store *s = NULL;
-        struct passwd *pw;
         int r;
 
         if (!text)
@@ -428,13 +560,14 @@ int cli_audit(struct cli *cli, const char *action, json_t *params)
                 goto out;
         }
         /* No daemon: written here, with this process's user, if the store lets us. */
-        pw = getpwuid(getuid());
-        snprintf(who, sizeof(who), "uid %u (%.60s)", (unsigned)getuid(), pw ? pw->pw_name : "?");
+        local_who(who, sizeof(who));
         r = store_open(cli->config->database, STORE_APPEND, &s);
         if (r == 0)
                 r = evidence_audit(s, wallclock_ms(), who, "local", action, text, NULL);
         store_free(s);
-        if (r < 0) {
+        if (r == -EBADMSG) {
+                r = CLI_EXIT_FAILURE; /* a damaged store: said, with the way to recover */
+        } else if (r < 0) {
                 log_error("this look at the incident log cannot be recorded in the audit log "
                           "(no daemon answers, and the store cannot be written by this user); "
                           "refused");

@@ -1,87 +1,81 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * cli_web: `firegate web`, the security desk's page (web.c), as its own process: it opens the
- * store read-only and never writes it; actions go to the daemon's control socket.
+ * cli_web: `firegate web`, the security desk's page. The page is its own executable,
+ * firegate-web (web_main.c), so that the daemon, which is this binary too, never maps
+ * libmicrohttpd and the TLS stack it brings (gnutls, nettle, gmp...). This command only runs
+ * it in the process's place with the same arguments: execv keeps the PID, so systemd (which
+ * takes Type=notify's READY=1 from the main PID only) and whoever signals `firegate web` deal
+ * with one process.
+ *
+ * firegate-web is looked for beside the running binary first (the build tree, or the two
+ * copied together), then where the package installs it (FIREGATE_WEB_PROGRAM, from CMake).
  */
 #include <errno.h>
-#include <getopt.h>
-#include <signal.h>
-#include <stdio.h>
-#include <systemd/sd-daemon.h>
-#include <systemd/sd-event.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "log.h"
-#include "report.h"
-#include "web.h"
 
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+/* Writes the path of firegate-web beside the running binary to @buf of @size bytes. Returns 0,
+ * the negative errno of reading /proc/self/exe, or -ENAMETOOLONG. */
+static int web_beside_self(char *buf, size_t size)
 {
-        (void)si;
-        (void)userdata;
-        log_info("web: stopping");
-        return sd_event_exit(sd_event_source_get_event(s), 0);
+        static const char name[] = "/firegate-web";
+        ssize_t n = readlink("/proc/self/exe", buf, size);
+        char *slash;
+
+        if (n < 0)
+                return -errno;
+        if ((size_t)n >= size)
+                return -ENAMETOOLONG;
+        buf[n] = '\0';
+        slash = strrchr(buf, '/');
+        if (!slash)
+                return -EINVAL;
+        if ((size_t)(slash - buf) + sizeof(name) > size)
+                return -ENAMETOOLONG;
+        memcpy(slash, name, sizeof(name));
+        return 0;
 }
 
 int cmd_web(struct cli *cli, int argc, char **argv)
 {
-        static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
-                {0},
-        };
-        struct store *store = NULL;
-        struct web *web = NULL;
-        sd_event *event = NULL;
-        sigset_t mask;
-        int c, r;
+        char beside[PATH_MAX], installed[] = FIREGATE_WEB_PROGRAM;
+        const char *where = beside;
+        char *paths[2];
+        size_t n = 0;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-                switch (c) {
-                case 'h':
-                        printf("Usage: firegate [--config PATH] web\n\n"
-                               "Serves the security desk's page (docs/desk.md) on [web] listen "
-                               "until SIGTERM\nor SIGINT: the building by floor, open incidents "
-                               "live, history, and\nacknowledge / silence / reset for managers. "
-                               "It reads the store read-only\nand acts through the daemon's "
-                               "control socket. Accounts: firegate user.\n");
-                        return CLI_EXIT_OK;
-                default:
-                        return cli_usage_error("web", "unknown option or missing argument");
+        (void)argc; /* argv[argc] is NULL: main's argv, from the subcommand on */
+        /* firegate-web reads $FIREGATE_CONFIG when --config is not given, as firegate does: the
+         * global option travels there, so what follows "web" reaches it unchanged. */
+        if (cli->config_path && setenv(CONFIG_ENV, cli->config_path, 1) < 0) {
+                log_error_errno(-errno, "web: cannot set %s", CONFIG_ENV);
+                return CLI_EXIT_FAILURE;
+        }
+        r = web_beside_self(beside, sizeof(beside));
+        if (r < 0) {
+                log_debug_errno(r, "web: cannot tell where this binary is, ignoring");
+                where = "beside firegate (/proc/self/exe cannot be read)";
+        } else {
+                paths[n++] = beside;
+        }
+        paths[n++] = installed;
+        for (size_t i = 0; i < n; i++) {
+                argv[0] = paths[i];
+                execv(paths[i], argv);
+                /* Only a missing file moves on to the next place: one that is there but cannot
+                 * run is a broken installation, to be said as such. */
+                if (errno != ENOENT) {
+                        log_error_errno(-errno, "web: cannot run %s", paths[i]);
+                        return CLI_EXIT_FAILURE;
                 }
         }
-        if (optind < argc)
-                return cli_unexpected("web", optind);
-        /* History times are shown in the gateway's zone, as the CLI shows them. */
-        if (report_use_zone(NULL) < 0)
-                return CLI_EXIT_FAILURE;
-        r = cli_open_store(cli, STORE_READ_ONLY, &store);
-        if (r != CLI_EXIT_OK)
-                return r;
-        r = CLI_EXIT_FAILURE;
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        /* A client that goes away mid-answer must not end the process. */
-        signal(SIGPIPE, SIG_IGN);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-                log_error_errno(-errno, "web: cannot block SIGTERM and SIGINT");
-                goto out;
-        }
-        if (sd_event_default(&event) < 0 ||
-            sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL) < 0 ||
-            sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL) < 0) {
-                log_error("web: cannot set up the event loop");
-                goto out;
-        }
-        if (web_new(event, cli->config, store, &web) < 0)
-                goto out;
-        sd_notify(0, "READY=1");
-        if (sd_event_loop(event) < 0)
-                goto out;
-        r = CLI_EXIT_OK;
-out:
-        web_free(web);
-        sd_event_unref(event);
-        store_free(store);
-        return r;
+        log_error("web: firegate-web, the desk page's server, is neither at %s nor at %s "
+                  "(it is built and installed with firegate)",
+                  where, installed);
+        return CLI_EXIT_FAILURE;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "chain.h"
 #include "log.h"
@@ -88,20 +89,36 @@ static int rows_json(struct store *s, const char *sql, int64_t a, int64_t b, jso
         return r;
 }
 
-/* Widens [*lo, *hi] to the chain entries of the rows of @table in @rows. */
-static int cover(struct store *s, const char *table, json_t *rows, long long *lo, long long *hi)
+/* Whether @entries (the losses' entries, or NULL) name entry @seq. */
+static bool names_seq(const json_t *entries, long long seq)
+{
+        size_t i;
+        json_t *e;
+
+        json_array_foreach(entries, i, e)
+        {
+                if (json_integer_value(json_object_get(e, "seq")) == seq)
+                        return true;
+        }
+        return false;
+}
+
+/* Widens [*lo, *hi] to the chain entries of the rows of @table in @rows, and takes out of
+ * @rows those whose entries @lost names: a row declared lost is not evidence, whatever is in
+ * its place now. */
+static int cover(struct store *s, const char *table, json_t *rows, const json_t *lost,
+                 long long *lo, long long *hi)
 {
         sqlite3_stmt *st = NULL;
-        size_t i;
-        json_t *row;
+        size_t i = 0;
         int r = 0;
 
         if (sqlite3_prepare_v2(store_db(s), "SELECT seq FROM chain WHERE tbl = ? AND row_id = ?",
                                -1, &st, NULL) != SQLITE_OK)
                 return store_error(s, "reading the chain");
-        json_array_foreach(rows, i, row)
-        {
-                long long id = json_integer_value(json_object_get(row, "id")), seq;
+        while (i < json_array_size(rows)) {
+                long long id = json_integer_value(json_object_get(json_array_get(rows, i), "id")),
+                          seq;
 
                 sqlite3_reset(st);
                 sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
@@ -114,10 +131,15 @@ static int cover(struct store *s, const char *table, json_t *rows, long long *lo
                         break;
                 }
                 seq = sqlite3_column_int64(st, 0);
+                if (names_seq(lost, seq)) {
+                        json_array_remove(rows, i);
+                        continue;
+                }
                 if (*lo == 0 || seq < *lo)
                         *lo = seq;
                 if (seq > *hi)
                         *hi = seq;
+                i++;
         }
         sqlite3_finalize(st);
         return r;
@@ -164,6 +186,60 @@ static int chain_segment(struct store *s, long long lo, long long hi, json_t **o
         return 0;
 }
 
+struct lost_rows {
+        json_t *entries, *ids; /* the entries declared lost; the declarations' audit ids */
+};
+
+static int add_lost(const struct chain_lost *m, void *ctx)
+{
+        struct lost_rows *l = ctx;
+        size_t n = json_array_size(l->ids);
+
+        if (json_array_append_new(l->entries,
+                                  json_pack("{s:I, s:s, s:I, s:I}", "seq", (json_int_t)m->seq,
+                                            "tbl", m->tbl, "row_id", (json_int_t)m->row_id,
+                                            "declaration", (json_int_t)m->declaration)) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (json_integer_value(json_array_get(l->ids, i)) == m->declaration)
+                        return 0;
+        return json_array_append_new(l->ids, json_integer(m->declaration)) < 0 ? -ENOMEM : 0;
+}
+
+/* The log's declared losses, {"entries": [...], "declarations": [audit rows]}, or NULL in
+ * *@out when it has none. */
+static int losses_json(struct store *s, json_t **out)
+{
+        struct lost_rows l = {json_array(), json_array()};
+        json_t *decls = json_array(), *one = NULL, *id;
+        size_t i;
+        int r = l.entries && l.ids && decls ? 0 : -ENOMEM;
+
+        *out = NULL;
+        if (r == 0)
+                r = chain_declared(store_db(s), add_lost, &l);
+        if (r == -ENOMEM)
+                log_error("exporting the incident log: out of memory");
+        json_array_foreach(l.ids, i, id)
+        {
+                if (r < 0)
+                        break;
+                r = rows_json(s, "SELECT * FROM audit WHERE id = ?1", json_integer_value(id), 0,
+                              &one);
+                if (r == 0 && json_array_extend(decls, one) < 0)
+                        r = -ENOMEM;
+                json_decref(one);
+        }
+        if (r == 0 && json_array_size(l.entries))
+                *out = json_pack("{s:O, s:O}", "entries", l.entries, "declarations", decls);
+        if (r == 0 && json_array_size(l.entries) && !*out)
+                r = -ENOMEM;
+        json_decref(decls);
+        json_decref(l.ids);
+        json_decref(l.entries);
+        return r;
+}
+
 /* The message signed: the prefix and the canonical JSON of @doc without its signature. */
 static char *signed_message(const json_t *doc, size_t *len)
 {
@@ -187,7 +263,8 @@ int evidence_export(struct store *s, const struct crypto_key *key, const char *g
                     int64_t from, int64_t to, int64_t now, json_t **out)
 {
         json_t *doc = NULL, *incidents = NULL, *engine = NULL, *commands = NULL, *audit = NULL,
-               *seg = NULL, *inc;
+               *seg = NULL, *losses = NULL, *inc;
+        const json_t *lost;
         long long lo = 0, hi = 0;
         uint8_t sig[CRYPTO_ED25519_SIG];
         char sig64[128], *msg = NULL;
@@ -195,10 +272,13 @@ int evidence_export(struct store *s, const struct crypto_key *key, const char *g
         int r;
 
         *out = NULL;
-        r = rows_json(s,
-                      "SELECT * FROM incident WHERE first_at < ?2 AND coalesce(closed_at, ?2) >= "
-                      "?1 ORDER BY id",
-                      from, to, &incidents);
+        r = losses_json(s, &losses);
+        lost = json_object_get(losses, "entries");
+        if (r == 0)
+                r = rows_json(s,
+                              "SELECT * FROM incident WHERE first_at < ?2 AND coalesce(closed_at, "
+                              "?2) >= ?1 ORDER BY id",
+                              from, to, &incidents);
         if (r == 0)
                 r = rows_json(s,
                               "SELECT * FROM engine_event WHERE at >= ?1 AND at < ?2 ORDER BY id",
@@ -218,26 +298,26 @@ int evidence_export(struct store *s, const struct crypto_key *key, const char *g
                 r = rows_json(s, "SELECT * FROM incident_event WHERE incident = ?1 ORDER BY id",
                               json_integer_value(json_object_get(inc, "id")), 0, &events);
                 if (r == 0)
-                        r = cover(s, "incident_event", events, &lo, &hi);
+                        r = cover(s, "incident_event", events, lost, &lo, &hi);
                 if (events)
                         json_object_set_new(inc, "events", events);
         }
         if (r == 0)
-                r = cover(s, "engine_event", engine, &lo, &hi);
+                r = cover(s, "engine_event", engine, lost, &lo, &hi);
         if (r == 0)
-                r = cover(s, "command", commands, &lo, &hi);
+                r = cover(s, "command", commands, lost, &lo, &hi);
         if (r == 0)
-                r = cover(s, "audit", audit, &lo, &hi);
+                r = cover(s, "audit", audit, lost, &lo, &hi);
         if (r == 0)
                 r = chain_segment(s, lo, hi, &seg);
         if (r < 0)
                 goto out;
-        doc = json_pack("{s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:O, s:O, s:O, s:O, s:O}", "format",
-                        EVIDENCE_FORMAT, "version", 1, "gateway", gateway, "key_id",
-                        crypto_key_id(key), "exported_at", (json_int_t)now, "from",
+        doc = json_pack("{s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:O, s:O, s:O, s:O, s:O, s:O*}",
+                        "format", EVIDENCE_FORMAT, "version", losses ? 2 : 1, "gateway", gateway,
+                        "key_id", crypto_key_id(key), "exported_at", (json_int_t)now, "from",
                         (json_int_t)from, "to", (json_int_t)to, "incidents", incidents,
-                        "engine_events", engine, "commands", commands, "audit", audit, "chain",
-                        seg);
+                        "engine_events", engine, "commands", commands, "audit", audit, "chain", seg,
+                        "losses", losses);
         msg = doc ? signed_message(doc, &len) : NULL;
         if (!msg) {
                 r = -ENOMEM;
@@ -256,6 +336,7 @@ int evidence_export(struct store *s, const struct crypto_key *key, const char *g
 out:
         free(msg);
         json_decref(doc);
+        json_decref(losses);
         json_decref(seg);
         json_decref(audit);
         json_decref(commands);
@@ -270,6 +351,7 @@ struct checker {
         sqlite3 *mem;
         json_t *entries; /* of the segment */
         long long first_seq;
+        const json_t *lost; /* the entries declared lost (version 2), or NULL */
         char *why;
         size_t why_len;
 };
@@ -370,6 +452,126 @@ static int bind_json(sqlite3_stmt *st, int i, const json_t *v)
         return SQLITE_MISMATCH;
 }
 
+/* Whether the declaration @d (an audit row) declares entry @seq lost. */
+static bool declares(const json_t *d, long long seq)
+{
+        json_t *params, *range;
+        bool found = false;
+        size_t i;
+
+        if (strcmp(or (json_string_value(json_object_get(d, "action")), ""),
+                   CHAIN_DECLARATION_ACTION) != 0 ||
+            strcmp(or (json_string_value(json_object_get(d, "result")), ""),
+                   CHAIN_DECLARATION_RESULT) != 0)
+                return false;
+        params = json_loads(or (json_string_value(json_object_get(d, "params")), ""), 0, NULL);
+        json_array_foreach(json_object_get(params, "lost"), i, range)
+        {
+                if (json_integer_value(json_array_get(range, 0)) <= seq &&
+                    seq <= json_integer_value(json_array_get(range, 1)))
+                        found = true;
+        }
+        json_decref(params);
+        return found;
+}
+
+/* The declaration with audit id @id among @decls, or NULL. */
+static const json_t *declaration(const json_t *decls, long long id)
+{
+        size_t i;
+        json_t *d;
+
+        json_array_foreach(decls, i, d)
+        {
+                if (json_is_integer(json_object_get(d, "id")) &&
+                    json_integer_value(json_object_get(d, "id")) == id)
+                        return d;
+        }
+        return NULL;
+}
+
+/* @sum's losses for people: how many, where, and the first declaration (@decls). */
+static void describe_losses(struct evidence_summary *sum, const json_t *decls, long long lo,
+                            long long hi)
+{
+        const json_t *first = json_array_get(decls, 0);
+        time_t t = (time_t)(json_integer_value(json_object_get(first, "at")) / 1000);
+        json_t *params =
+                json_loads(or (json_string_value(json_object_get(first, "params")), ""), 0, NULL);
+        char when[32] = "?", where[128];
+        struct tm tm;
+
+        if (gmtime_r(&t, &tm))
+                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        if (sum->lost_in_segment)
+                snprintf(where, sizeof(where),
+                         "%lld inside this export's chain segment (entries %lld to %lld)",
+                         sum->lost_in_segment, lo, hi);
+        else
+                snprintf(where, sizeof(where), "none inside this export's chain segment");
+        snprintf(sum->loss, sizeof(sum->loss),
+                 "%lld row%s of the log declared lost, %s; declared on %s by %s (audit #%lld): "
+                 "%s%s",
+                 sum->lost, sum->lost == 1 ? "" : "s", where, when,
+                 or (json_string_value(json_object_get(first, "who")), "?"),
+                 (long long)json_integer_value(json_object_get(first, "id")),
+                 or (json_string_value(json_object_get(params, "reason")), "no reason given"),
+                 json_array_size(decls) > 1 ? "; and in more declarations" : "");
+        json_decref(params);
+}
+
+/* The losses of a version 2 export: each entry declared lost by a declaration of the file, and
+ * where it falls inside the segment, the segment's entry there. */
+static int check_losses(struct checker *c, const json_t *doc, struct evidence_summary *sum)
+{
+        const json_t *losses = json_object_get(doc, "losses"), *decls;
+        long long lo = 0, hi = 0;
+        size_t i;
+        json_t *e;
+
+        if (json_integer_value(json_object_get(doc, "version")) == 1)
+                return losses ? fail(c, "a version 1 export states no losses") : 0;
+        c->lost = json_object_get(losses, "entries");
+        decls = json_object_get(losses, "declarations");
+        if (!json_is_array(c->lost) || !json_array_size(c->lost) || !json_is_array(decls))
+                return fail(c, "the export's losses are malformed");
+        json_array_foreach(c->lost, i, e)
+        {
+                long long seq = json_integer_value(json_object_get(e, "seq")),
+                          row = json_integer_value(json_object_get(e, "row_id"));
+                const char *tbl = json_string_value(json_object_get(e, "tbl"));
+                const json_t *in_seg;
+
+                if (!json_is_integer(json_object_get(e, "seq")) || !tbl || !chain_columns(tbl) ||
+                    !json_is_integer(json_object_get(e, "row_id")))
+                        return fail(c, "the export's losses are malformed (their entry %zu)", i);
+                if (!declares(declaration(decls,
+                                          json_integer_value(json_object_get(e, "declaration"))),
+                              seq))
+                        return fail(c,
+                                    "the losses name chain entry %lld, which none of their "
+                                    "declarations declares lost",
+                                    seq);
+                sum->lost++;
+                if (!sum->entries || seq < sum->first_seq || seq > sum->last_seq)
+                        continue;
+                /* The segment's entries follow one another, seq after seq. */
+                in_seg = json_array_get(c->entries, (size_t)(seq - sum->first_seq));
+                if (strcmp(or (json_string_value(json_object_get(in_seg, "tbl")), ""), tbl) != 0 ||
+                    json_integer_value(json_object_get(in_seg, "row_id")) != row)
+                        return fail(c,
+                                    "the losses name chain entry %lld as %s #%lld, which the "
+                                    "chain segment does not",
+                                    seq, tbl, row);
+                if (!sum->lost_in_segment++ || seq < lo)
+                        lo = seq;
+                if (seq > hi)
+                        hi = seq;
+        }
+        describe_losses(sum, decls, lo, hi);
+        return 0;
+}
+
 /* Every row of @rows (of chained @table) is the one its chain entry was made from. */
 static int check_rows(struct checker *c, const char *table, const json_t *rows,
                       struct evidence_summary *sum)
@@ -396,6 +598,11 @@ static int check_rows(struct checker *c, const char *table, const json_t *rows,
 
                 if (!e) {
                         r = fail(c, "%s #%lld is not in the export's chain segment", table, id);
+                        break;
+                }
+                if (names_seq(c->lost, json_integer_value(json_object_get(e, "seq")))) {
+                        r = fail(c, "%s #%lld is in the export, but its losses say it was lost",
+                                 table, id);
                         break;
                 }
                 sqlite3_reset(st);
@@ -444,8 +651,9 @@ int evidence_verify(const json_t *doc, const struct crypto_key *key, struct evid
         if (!json_is_object(doc) ||
             strcmp(or (json_string_value(json_object_get(doc, "format")), ""), EVIDENCE_FORMAT) !=
                     0 ||
-            json_integer_value(json_object_get(doc, "version")) != 1)
-                return fail(&c, "not a firegate evidence export (format 1)");
+            (json_integer_value(json_object_get(doc, "version")) != 1 &&
+             json_integer_value(json_object_get(doc, "version")) != 2))
+                return fail(&c, "not a firegate evidence export (format 1 or 2)");
         n = crypto_base64_decode(or (json_string_value(json_object_get(doc, "signature")), ""), sig,
                                  sizeof(sig));
         if (n != CRYPTO_ED25519_SIG)
@@ -468,6 +676,8 @@ int evidence_verify(const json_t *doc, const struct crypto_key *key, struct evid
                 return -ENOMEM;
         }
         r = check_segment(&c, json_object_get(doc, "chain"), sum);
+        if (r == 0)
+                r = check_losses(&c, doc, sum);
         incidents = json_object_get(doc, "incidents");
         if (r == 0 && !json_is_array(incidents))
                 r = fail(&c, "the export has no incidents array");
@@ -511,5 +721,87 @@ int evidence_audit(struct store *s, int64_t at, const char *who, const char *ori
         if (sqlite3_step(st) != SQLITE_DONE)
                 r = store_error(s, "recording in the audit log");
         sqlite3_finalize(st);
+        return r;
+}
+
+/* --- declaring losses --- */
+
+struct undeclared {
+        json_t *ranges; /* [[first seq, last seq], ...] of the entries to declare lost */
+        long long missing, damaged, lo, hi;
+};
+
+static int add_range(struct undeclared *u)
+{
+        return json_array_append_new(u->ranges,
+                                     json_pack("[I, I]", (json_int_t)u->lo, (json_int_t)u->hi)) < 0
+                       ? -ENOMEM
+                       : 0;
+}
+
+static int add_undeclared(const struct chain_lost *l, void *ctx)
+{
+        struct undeclared *u = ctx;
+        int r = 0;
+
+        if (u->missing + u->damaged && l->seq == u->hi + 1) {
+                u->hi = l->seq;
+        } else {
+                if (u->missing + u->damaged)
+                        r = add_range(u);
+                u->lo = u->hi = l->seq;
+        }
+        if (l->damaged)
+                u->damaged++;
+        else
+                u->missing++;
+        return r;
+}
+
+int evidence_declare_loss(struct store *s, int64_t at, const char *who, const char *reason,
+                          struct chain_report *rep, long long *declared)
+{
+        struct undeclared u = {.ranges = json_array()};
+        char *params = NULL;
+        int r;
+
+        *declared = 0;
+        if (!u.ranges)
+                return -ENOMEM;
+        r = chain_verify(store_db(s), NULL, rep);
+        if (r < 0)
+                goto out;
+        /* What damage and a salvage leave are rows missing, or partly overwritten, in their
+         * places of an intact chain; a row without an entry or a broken link is something
+         * else, and a declaration does not cover it. */
+        if (rep->broken) {
+                r = -EBADMSG;
+                goto out;
+        }
+        if (!rep->unmatched)
+                goto out;
+        r = chain_unmatched(store_db(s), add_undeclared, &u);
+        if (r == 0 && u.missing + u.damaged)
+                r = add_range(&u);
+        if (r == 0) {
+                json_t *p = json_pack("{s:O, s:I, s:I, s:s}", "lost", u.ranges, "missing",
+                                      (json_int_t)u.missing, "damaged", (json_int_t)u.damaged,
+                                      "reason", reason);
+
+                params = p ? json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+                json_decref(p);
+                if (!params)
+                        r = -ENOMEM;
+        }
+        if (r == -ENOMEM)
+                log_error("declaring lost rows: out of memory");
+        if (r == 0)
+                r = evidence_audit(s, at, who, "local", CHAIN_DECLARATION_ACTION, params,
+                                   CHAIN_DECLARATION_RESULT);
+        if (r == 0)
+                *declared = u.missing + u.damaged;
+out:
+        free(params);
+        json_decref(u.ranges);
         return r;
 }

@@ -5,12 +5,9 @@
  * tool for installers, managers and fire police over the same store and config.
  */
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "log.h"
@@ -40,6 +37,7 @@ static const struct command commands[] = {
         {"reset", cmd_reset, "reset an alarm; a cause still present alarms again"},
         {"status", cmd_status, "what the running daemon sees now, per detector with --detectors"},
         {"verify-log", cmd_verify_log, "check the incident log against its hash chain"},
+        {"declare-loss", cmd_declare_loss, "after a salvage: state which rows damage took"},
         {"export", cmd_export, "a signed export of the incident log for a case file"},
         {"verify-export", cmd_verify_export, "check an export's signature and chain, offline"},
         {"gateway-key", cmd_gateway_key, "print (and first make) the key exports are signed with"},
@@ -64,22 +62,8 @@ static void usage(FILE *out)
                 "  -h, --help         show this help\n"
                 "  -V, --version      show the version\n\nExit status:\n",
                 CONFIG_ENV, CONFIG_DEFAULT_PATH);
-        for (int e = CLI_EXIT_OK; e <= CLI_EXIT_REFUSED; e++)
+        for (int e = CLI_EXIT_OK; e <= CLI_EXIT_DECLARED_LOSS; e++)
                 fprintf(out, "  %d  %s\n", e, cli_exit_string((enum cli_exit)e));
-}
-
-/* journald sets JOURNAL_STREAM to the device and inode of the stream it gave us; a child with a
- * redirected stderr inherits the variable, so compare rather than trust it (sd_journal_stream_fd
- * documentation). */
-static bool stderr_is_journal(void)
-{
-        const char *e = getenv("JOURNAL_STREAM");
-        uintmax_t dev, ino;
-        struct stat st;
-
-        if (!e || sscanf(e, "%ju:%ju", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
-                return false;
-        return (uintmax_t)st.st_dev == dev && (uintmax_t)st.st_ino == ino;
 }
 
 int main(int argc, char **argv)
@@ -99,7 +83,7 @@ int main(int argc, char **argv)
         /* getopt's own messages repeat what was typed, which may be an identity number; every
          * command says "unknown option" itself. */
         opterr = 0;
-        cli.journal = stderr_is_journal();
+        cli.journal = cli_stderr_is_journal();
         log_setup(LOG_INFO, cli.journal);
         /* "+": stop at the subcommand, whose options are its own. */
         while ((c = getopt_long(argc, argv, "+c:hV", options, NULL)) != -1) {

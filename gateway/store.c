@@ -15,11 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chain.h"
 #include "log.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
+/* The size of an SQLite database header: a file shorter than that holds no database. */
+#define STORE_HEADER_SIZE 100
 
 struct store {
         sqlite3 *db;
@@ -221,6 +224,8 @@ int store_open_with(const char *path, enum store_mode mode, const struct store_m
                     size_t n_migs, struct store **out)
 {
         struct store *s;
+        struct stat st;
+        char reason[160];
         int flags, r, version, latest = n_migs ? migs[n_migs - 1].version : 0;
 
         *out = NULL;
@@ -230,6 +235,18 @@ int store_open_with(const char *path, enum store_mode mode, const struct store_m
         s->path = strdup(path);
         if (!s->path) {
                 r = -ENOMEM;
+                goto out_free;
+        }
+        /* SQLite takes an empty file for an empty database, and a writer would give it a fresh
+         * schema: a store emptied by a failing card or a bad copy would silently become a new
+         * install with no registry and no incident log. A store firegate creates is never
+         * empty once its first write is done (the switch to WAL writes the header). */
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < STORE_HEADER_SIZE) {
+                snprintf(reason, sizeof(reason),
+                         "%lld bytes long, shorter than an SQLite header: truncated or badly "
+                         "copied; a new store is made only where there is no file",
+                         (long long)st.st_size);
+                r = store_damaged(s, reason);
                 goto out_free;
         }
         flags = (mode == STORE_READ_ONLY ? SQLITE_OPEN_READONLY

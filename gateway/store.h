@@ -29,7 +29,7 @@ extern const struct store_migration store_migrations[];
 extern const size_t store_migration_count;
 
 enum store_mode {
-        STORE_READ_WRITE, /* creates the file if needed and applies pending migrations */
+        STORE_READ_WRITE, /* creates the file where there is none, applies pending migrations */
         STORE_READ_ONLY,  /* never writes; refuses a database that still needs migrations */
         STORE_APPEND,     /* writes a few rows into an existing, current database (an audit
                              row): no whole-file check, no migrations, no creating */
@@ -38,7 +38,8 @@ enum store_mode {
 /* Opens @path with the compiled-in migrations. Returns 0 and sets *@out, or:
  * -EPROTO   the database was written by a newer firegate (its schema version is higher);
  * -ESTALE   read-only open of a database that needs migrations;
- * -EBADMSG  not an SQLite database, or the integrity check failed;
+ * -EBADMSG  not an SQLite database (an existing file shorter than a database header, an empty
+ *           one too, is one: never taken for a new store), or the integrity check failed;
  * -EIO      a migration failed (the database is left at its old version);
  * -ENOSPC   the disk is full (the database is left at its old version);
  * or the negative errno of the open. *@out is NULL on failure. */

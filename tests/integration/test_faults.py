@@ -774,8 +774,8 @@ def sha256(path):
 
 
 class DamagedStore(Faults):
-    """A store with incidents in it, stopped cleanly, then damaged three ways while no daemon
-    runs, as a power cut, a failing SD card or a stray write would."""
+    """A store with incidents in it, stopped cleanly, then damaged four ways while no daemon
+    runs, as a power cut, a failing SD card, a stray write or a bad copy would."""
 
     def setUp(self):
         super().setUp()
@@ -825,6 +825,11 @@ class DamagedStore(Faults):
         with open(path, "r+b") as f:
             f.write(random.Random(7).randbytes(100))
 
+    @staticmethod
+    def emptied(path):
+        # A failing card or a bad copy that left the name and nothing else: not a new install.
+        os.truncate(path, 0)
+
     def refused(self, damage):
         shutil.copy(self.pristine, self.db_path)
         damage(self.db_path)
@@ -842,7 +847,8 @@ class DamagedStore(Faults):
 
     def test_damaged_store_refuses_to_start_and_points_to_the_recovery(self):
         told = {}
-        for damage in (self.middle_of_a_page, self.truncated, self.garbage_header):
+        for damage in (self.middle_of_a_page, self.truncated, self.garbage_header,
+                       self.emptied):
             with self.subTest(damage=damage.__name__):
                 code, err, digest = self.refused(damage)
                 errors = [x for x in err.splitlines() if "supervised every" not in x]
@@ -854,6 +860,16 @@ class DamagedStore(Faults):
                 self.assertIn("refusing to start", err)
                 self.assertIn(RECOVERY, err, "the message does not point to the recovery "
                                              "(docs/store.md)")
+        # An emptied store is no new install for the command that makes one (import) either,
+        # nor for one that reads; each says so in the same words and leaves the file empty.
+        for args in (("import", self.bundle), ("incidents",)):
+            with self.subTest(command=args[0]):
+                done = self.gw.firegate(*args, check=None)
+                self.assertEqual(done.returncode, 1, done.stdout + done.stderr)
+                self.assertIn("the store is damaged", done.stderr)
+                self.assertIn(RECOVERY, done.stderr)
+                self.assertEqual(done.stderr.count("error:"), 1, "said more than once")
+                self.assertEqual(os.path.getsize(self.db_path), 0, "the emptied store was written")
         for name, errors in told.items():
             say(f"damaged store, {name}: " + " / ".join(errors)[:400])
 
@@ -892,12 +908,38 @@ class DamagedStore(Faults):
         for f in self.gw.state.glob("firegate.db*"):
             f.unlink()
         shutil.move(new, self.db_path)
-        # 6. verify-log names where the damage cut the chain: what was lost.
-        verdict = self.gw.firegate("verify-log")
-        self.assertIn(verdict.returncode, (0, 3), verdict.stdout + verdict.stderr)
-        # 7. The registry again, from the bundle.
+        lost = self.lost_rows(self.pristine, self.db_path)
+        self.assertTrue(lost, "the damage took no chained row; damage another page")
+        # 6. verify-log names where the damage cut the chain: the first row it took, as a
+        # deletion (or a change, for a row partly overwritten) while nothing declares it.
+        verdict = self.verdict(3)
+        self.assertRegex(verdict["problem"], r"^incident_event #\d+ was (deleted|changed)")
+        first_said = verdict["problem"]
+        self.gw.firegate("gateway-key", check=0)
+        self.assertIn("does not verify", self.export(3).stderr)
+        # 7. Declare what the damage took: verify-log then counts it apart, and only it.
+        said = self.gw.firegate("declare-loss", "--reason", f"damaged page; copy in {damaged}",
+                                check=0).stdout
+        self.assertIn(f"declared {len(lost)} row", said)
+        verdict = self.verdict(4)
+        self.assertEqual((verdict["problem"], verdict["lost"]), (None, len(lost)))
+        self.assertIn(f"copy in {damaged}", verdict["loss"])
+        # The export: refused unless asked for what remains, then stating the losses, which
+        # the offline check reports (exit 4), with every row it holds verified.
+        self.assertIn("--with-losses", self.export(3).stderr)
+        case = self.export(0, "--with-losses")
+        doc = json.loads(case.read_text())
+        self.assertEqual(doc["version"], 2)
+        self.assertEqual({(e["tbl"], e["row_id"]) for e in doc["losses"]["entries"]}, lost)
+        exported = {("incident_event", e["id"]) for i in doc["incidents"] for e in i["events"]}
+        self.assertFalse(exported & lost, "a lost row was exported")
+        pub = self.gw.dir / "gateway.pub"
+        pub.write_text(self.gw.firegate("gateway-key", check=0).stdout)
+        checked = self.gw.firegate("verify-export", str(case), "--key", str(pub), check=4)
+        self.assertIn(f"{len(lost)} row", checked.stdout)
+        # 8. The registry again, from the bundle.
         self.gw.firegate("import", self.bundle, check=0)
-        # 8. The daemon runs on it: it starts, restores the alarms it finds open, and a new
+        # 9. The daemon runs on it: it starts, restores the alarms it finds open, and a new
         # alarm is stored and reaches the platform.
         daemon = self.start()
         self.heat_on(self.heats[60])
@@ -906,10 +948,40 @@ class DamagedStore(Faults):
                            a["detectors"][0]["id"] == self.heats[60], timeout=30,
                            what="an alarm raised on the recovered store")
         self.stop(daemon)
+        # What the daemon wrote since verifies; the declared gap stays declared.
+        self.assertEqual(self.verdict(4)["lost"], len(lost))
         say(f"recovery: .recover here: "
             f"{'works' if recover.returncode == 0 else recover.stderr.strip() or 'fails'}; "
-            f"rows before the damage / salvaged: {counts}; "
-            f"verify-log: {verdict.stdout.strip().splitlines()[0] if verdict.stdout else ''}")
+            f"rows before the damage / salvaged: {counts}; verify-log after the salvage: "
+            f"{first_said}; declared: {said.strip()[:300]}")
+
+    def verdict(self, status):
+        done = self.gw.firegate("verify-log", "--json", check=None)
+        self.assertEqual(done.returncode, status, done.stdout + done.stderr)
+        return json.loads(done.stdout)
+
+    def export(self, status, *args):
+        case = self.gw.dir / "case.json"
+        done = self.gw.firegate("export", "--from", "2000-01-01", "--to", "2100-01-01", *args,
+                                str(case), check=None)
+        self.assertEqual(done.returncode, status, done.stdout + done.stderr)
+        return case if status == 0 else done
+
+    @staticmethod
+    def lost_rows(before_path, after_path):
+        """(table, id) of every chained row that the salvage lost or that came back changed."""
+        before, after = sqlite3.connect(before_path), sqlite3.connect(after_path)
+        before.text_factory = after.text_factory = bytes  # a damaged row is not UTF-8
+        try:
+            lost = set()
+            for table in ("incident_event", "engine_event", "command", "audit"):
+                kept = {r[0]: r for r in after.execute(f"SELECT * FROM {table}")}
+                lost |= {(table, r[0]) for r in before.execute(f"SELECT * FROM {table}")
+                         if kept.get(r[0]) != r}
+            return lost
+        finally:
+            before.close()
+            after.close()
 
 
 def budget(signum, frame):

@@ -7,16 +7,17 @@ and each `firegate COMMAND --help` name, firegate.conf(5) every key of docs/conf
 and groff formats both without a warning.
 
 Amd64Package: scripts/package builds the amd64 .deb, whose control fields and Depends name the
-library packages of everything the binary links. Installed with dpkg into a throw-away root
-(dpkg --root with --force-script-chrootless, so the maintainer scripts run against that root
-through DPKG_ROOT, as Debian's own bootstrapping tools install packages): every file is where
-Debian 12 puts it, the config and the rules are conffiles, postinst made the users and
-directories and enabled the units without starting them, the units pass systemd-analyze
-verify, an edited config survives a reinstall and an upgrade while an unedited rule file is
-updated, and a purge keeps the store (the incident log is evidence).
+library packages of everything the binaries link; only firegate-web, the desk page's server in
+/usr/libexec/firegate, links libmicrohttpd, never the daemon's /usr/bin/firegate. Installed with
+dpkg into a throw-away root (dpkg --root with --force-script-chrootless, so the maintainer
+scripts run against that root through DPKG_ROOT, as Debian's own bootstrapping tools install
+packages): every file is where Debian 12 puts it, the config and the rules are conffiles,
+postinst made the users and directories and enabled the units without starting them, the units
+pass systemd-analyze verify, an edited config survives a reinstall and an upgrade while an
+unedited rule file is updated, and a purge keeps the store (the incident log is evidence).
 
 Arm64Package: the arm64 cross build: its unit tests pass under qemu user mode, the packed
-binary is an AArch64 ELF with Debian's arm64 loader and runs under qemu, and Depends names the
+binaries are AArch64 ELFs with Debian's arm64 loader and run under qemu, and Depends names the
 arm64 library packages.
 
 The build trees are package-ARCH in $FIREGATE_BUILD_DIR: only the first run on a build
@@ -46,18 +47,28 @@ VERSION = re.search(r"project\(firegate VERSION ([0-9.]+)",
 DEB_VERSION = f"{VERSION}-1"
 MAN8 = ROOT / "docs" / "man" / "firegate.8"
 MAN5 = ROOT / "docs" / "man" / "firegate.conf.5"
-# The packages of the libraries the binary links: the same names on amd64 and arm64.
+# The packages of the libraries the binaries link: the same names on amd64 and arm64.
 LIBRARY_PACKAGES = ["libc6", "libmosquitto1", "libpaho-mqtt1.3", "libsqlite3-0", "libgpiod2",
                     "libsystemd0", "libssl3", "libjansson4", "libinih1", "libsodium23",
                     "libmicrohttpd12"]
-LIBRARY_SONAMES = ["libmosquitto.so.1", "libpaho-mqtt3as.so.1", "libsqlite3.so.0",
-                   "libgpiod.so.2", "libsystemd.so.0", "libcrypto.so.3", "libjansson.so.4",
-                   "libinih.so.1", "libsodium.so.23", "libmicrohttpd.so.12", "libc.so.6"]
+FIREGATE = "/usr/bin/firegate"
+# The desk page's server, which `firegate web` runs in its place; it alone links the HTTP and
+# TLS libraries, so the daemon does not map them.
+FIREGATE_WEB = "/usr/libexec/firegate/firegate-web"
+LIBRARY_SONAMES = {
+    FIREGATE: ["libmosquitto.so.1", "libpaho-mqtt3as.so.1", "libsqlite3.so.0", "libgpiod.so.2",
+               "libsystemd.so.0", "libcrypto.so.3", "libjansson.so.4", "libinih.so.1",
+               "libsodium.so.23", "libc.so.6"],
+    FIREGATE_WEB: ["libmicrohttpd.so.12", "libsqlite3.so.0", "libsystemd.so.0", "libjansson.so.4",
+                   "libsodium.so.23", "libc.so.6"],
+}
+# What only the desk's server may need: libmicrohttpd and the TLS stack behind it.
+WEB_ONLY = ("libmicrohttpd", "libgnutls")
 MULTIARCH = {"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
 RULE_FILES = sorted(p.name for p in (ROOT / "rules").glob("*.rules"))
 CONFFILES = ["/etc/firegate/firegate.conf"] + [f"/etc/firegate/rules/{r}" for r in RULE_FILES]
 EXPECTED_FILES = (
-    ["/usr/bin/firegate", "/lib/systemd/system/firegate.service",
+    [FIREGATE, FIREGATE_WEB, "/lib/systemd/system/firegate.service",
      "/lib/systemd/system/firegate-web.service", "/usr/lib/sysusers.d/firegate.conf",
      "/usr/lib/tmpfiles.d/firegate.conf", "/usr/share/man/man8/firegate.8.gz",
      "/usr/share/man/man5/firegate.conf.5.gz", "/usr/share/doc/firegate/README.md",
@@ -68,8 +79,8 @@ EXPECTED_FILES = (
        for p in sorted((ROOT / "gateway" / "www").rglob("*")) if p.is_file()])
 # Where a package for Debian 12 may put files.
 ALLOWED_TOP = ("/etc/firegate/", "/lib/systemd/system/", "/usr/bin/", "/usr/lib/sysusers.d/",
-               "/usr/lib/tmpfiles.d/", "/usr/share/doc/firegate/", "/usr/share/firegate/",
-               "/usr/share/man/")
+               "/usr/lib/tmpfiles.d/", "/usr/libexec/firegate/", "/usr/share/doc/firegate/",
+               "/usr/share/firegate/", "/usr/share/man/")
 FIRST_INSTALL_NOTE = "firegate: configure this gateway"
 
 
@@ -249,7 +260,7 @@ class ManPages(unittest.TestCase):
 
     def test_every_exit_status_is_in_firegate_8(self):
         codes = re.findall(r"^  (\d)  ", self.help.split("Exit status:\n", 1)[1], flags=re.M)
-        self.assertEqual(codes, ["0", "1", "2", "3"], self.help)
+        self.assertEqual(codes, ["0", "1", "2", "3", "4"], self.help)
         section = self.man8.split(".SH EXIT STATUS", 1)[1].split(".SH", 1)[0]
         self.assertEqual(re.findall(r"(?m)^\.B (\d)$", section), codes)
 
@@ -323,14 +334,28 @@ class Amd64Package(unittest.TestCase):
         for package in LIBRARY_PACKAGES:
             self.assertIn(package, depends_names(c["Depends"]))
 
-    def test_depends_names_the_package_of_every_library_the_binary_needs(self):
+    def binaries(self):
+        """readelf of each packed binary, by its installed path."""
         with tempfile.TemporaryDirectory(dir=self.tmp) as tmp:
             fgtest.run("dpkg-deb", "-x", self.deb, tmp, check=0)
-            elf = readelf(Path(tmp) / "usr/bin/firegate")
-        self.assertEqual((elf["class"], elf["interpreter"]),
-                         ("ELF64", "/lib64/ld-linux-x86-64.so.2"))
-        for soname, (package, arch) in library_owners("amd64", elf["needed"]).items():
-            self.assertIn(package, depends_names(self.control["Depends"]), soname)
+            return {path: readelf(Path(tmp) / path.lstrip("/"))
+                    for path in (FIREGATE, FIREGATE_WEB)}
+
+    def test_depends_names_the_package_of_every_library_the_binaries_need(self):
+        for path, elf in self.binaries().items():
+            self.assertEqual((elf["class"], elf["interpreter"]),
+                             ("ELF64", "/lib64/ld-linux-x86-64.so.2"), path)
+            for soname, (package, arch) in library_owners("amd64", elf["needed"]).items():
+                self.assertIn(package, depends_names(self.control["Depends"]),
+                              f"{path}: {soname}")
+
+    def test_only_the_desks_server_links_libmicrohttpd(self):
+        elves = self.binaries()
+        for soname in elves[FIREGATE]["needed"]:
+            self.assertFalse(soname.startswith(WEB_ONLY), f"{FIREGATE} needs {soname}")
+        for path, sonames in LIBRARY_SONAMES.items():
+            for soname in sonames:
+                self.assertIn(soname, elves[path]["needed"], path)
 
     def test_every_file_is_where_debian_12_puts_it(self):
         paths = deb_paths(self.deb)
@@ -342,7 +367,8 @@ class Amd64Package(unittest.TestCase):
         self.assertIn("Setting up firegate", done.stdout, explain(done))
         for path in EXPECTED_FILES:
             self.assertTrue(root.path(path).is_file(), f"{path} not installed")
-        self.assertEqual(root.path("/usr/bin/firegate").stat().st_mode & 0o777, 0o755)
+        for binary in (FIREGATE, FIREGATE_WEB):
+            self.assertEqual(root.path(binary).stat().st_mode & 0o777, 0o755, binary)
 
     def test_the_manual_pages_are_the_sources_gzipped(self):
         with tempfile.TemporaryDirectory(dir=self.tmp) as tmp:
@@ -362,6 +388,19 @@ class Amd64Package(unittest.TestCase):
         finally:
             gw.cleanup()
         self.assertRegex(done.stdout, r"(?m)^root = /usr/share/firegate/www$")
+
+    def test_firegate_web_runs_the_desks_server_from_usr_libexec(self):
+        root, _ = self.install()
+        done = fgtest.run(root.path(FIREGATE_WEB), "--help", check=0)
+        self.assertIn("Usage: firegate [--config PATH] web", done.stdout)
+        # Outside the throw-away root, /usr/libexec/firegate is the host's: where it holds no
+        # firegate-web, the installed binary names both places it looked.
+        if Path(FIREGATE_WEB).exists():
+            self.skipTest(f"this host has its own {FIREGATE_WEB}")
+        done = fgtest.run(root.path(FIREGATE), "web", "--help")
+        self.assertEqual(done.returncode, 1, explain(done))
+        self.assertIn(f"neither at {root.path('/usr/bin/firegate-web')} nor at {FIREGATE_WEB}",
+                      done.stderr)
 
     def test_the_config_and_the_rules_are_conffiles(self):
         root, _ = self.install()
@@ -479,7 +518,8 @@ class Arm64Package(unittest.TestCase):
         cls.control = control_fields(cls.deb)
         cls.unpacked = cls.tmp / "unpacked"
         fgtest.run("dpkg-deb", "-x", cls.deb, cls.unpacked, check=0)
-        cls.elf = readelf(cls.unpacked / "usr/bin/firegate")
+        cls.elves = {path: readelf(cls.unpacked / path.lstrip("/"))
+                     for path in (FIREGATE, FIREGATE_WEB)}
         summary = re.search(r"\d+% tests passed.*", cls.built.stderr)
         print(f"package: arm64 {cls.deb.name} {cls.deb.stat().st_size / 1024:.0f} KiB "
               f"(installed {cls.control.get('Installed-Size')} KiB); scripts/package "
@@ -502,11 +542,14 @@ class Arm64Package(unittest.TestCase):
             self.assertTrue(Path(test["command"][0]).name.startswith("qemu-aarch64"),
                             test["command"])
 
-    def test_the_packed_binary_is_an_aarch64_elf_for_debians_loader(self):
-        self.assertEqual((self.elf["class"], self.elf["machine"], self.elf["interpreter"]),
-                         ("ELF64", "AArch64", "/lib/ld-linux-aarch64.so.1"))
-        for soname in LIBRARY_SONAMES:
-            self.assertIn(soname, self.elf["needed"])
+    def test_the_packed_binaries_are_aarch64_elves_for_debians_loader(self):
+        for path, elf in self.elves.items():
+            self.assertEqual((elf["class"], elf["machine"], elf["interpreter"]),
+                             ("ELF64", "AArch64", "/lib/ld-linux-aarch64.so.1"), path)
+            for soname in LIBRARY_SONAMES[path]:
+                self.assertIn(soname, elf["needed"], path)
+        for soname in self.elves[FIREGATE]["needed"]:
+            self.assertFalse(soname.startswith(WEB_ONLY), f"{FIREGATE} needs {soname}")
 
     def test_depends_names_the_arm64_library_packages(self):
         self.assertEqual(self.control["Architecture"], "arm64")
@@ -514,10 +557,11 @@ class Arm64Package(unittest.TestCase):
         names = depends_names(self.control["Depends"])
         for package in LIBRARY_PACKAGES:
             self.assertIn(package, names)
-        # Each library the binary needs is an arm64 package's, and that package is a Depends.
-        for soname, (package, arch) in library_owners("arm64", self.elf["needed"]).items():
-            self.assertEqual(arch, "arm64", soname)
-            self.assertIn(package, names, soname)
+        # Each library a binary needs is an arm64 package's, and that package is a Depends.
+        for path, elf in self.elves.items():
+            for soname, (package, arch) in library_owners("arm64", elf["needed"]).items():
+                self.assertEqual(arch, "arm64", f"{path}: {soname}")
+                self.assertIn(package, names, f"{path}: {soname}")
 
     def test_the_packed_binary_runs_under_qemu(self):
         qemu = shutil.which("qemu-aarch64-static")
@@ -531,6 +575,8 @@ class Arm64Package(unittest.TestCase):
         finally:
             gw.cleanup()
         self.assertRegex(done.stdout, r"(?m)^root = /usr/share/firegate/www$")
+        done = fgtest.run(qemu, self.unpacked / FIREGATE_WEB.lstrip("/"), "--help", check=0)
+        self.assertIn("Usage: firegate [--config PATH] web", done.stdout)
 
     def test_it_holds_the_same_files_as_the_amd64_package(self):
         paths = deb_paths(self.deb)

@@ -138,7 +138,9 @@ class MemcheckWeb(unittest.TestCase):
                         check=0)
             daemon = fgtest.Daemon(gw)
             daemon.wait_for("connected")
-            web = Web(gw, port, cafile=gw.dir / "ca.pem", prefix=MEMCHECK, timeout=120)
+            # `firegate web` execs firegate-web, which valgrind follows only when told to.
+            web = Web(gw, port, cafile=gw.dir / "ca.pem",
+                      prefix=[*MEMCHECK, "--trace-children=yes"], timeout=120)
             status, _, me, cookie = web.login("guard")
             self.assertEqual(status, 200, me)
             broker.publish("stat/apt_1_02_heat/RESULT", '{"Switch1":{"Action":"ON"}}')

@@ -15,16 +15,23 @@ from a throw-away CA that the client checks (the browser test is test_desk_e2e.p
 - with the daemon stopped, the page says so, detector states are unknown, and actions and
   history are refused with 503 while the live view still answers;
 - plain HTTP is refused off loopback without insecure = yes, by check-config and by the
-  server, and works on loopback.
+  server, and works on loopback;
+- `firegate web` becomes firegate-web in the same process (the PID that was started is the one
+  that serves and stops on SIGTERM), which takes the same options run directly; firegate itself
+  links no HTTP or TLS library; without firegate-web the error names both places looked.
 """
 
 import http.client
 import json
+import os
 import queue
+import re
+import shutil
 import sqlite3
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -38,6 +45,8 @@ from broker import Broker, make_ca_and_server_cert  # noqa: E402
 MANAGER, VIEWER = "bao.ve", "xem.thoi"
 PASSWORD = "mat-khau-bao-ve-1"
 HEAT = "f1-u01-heat"  # make_building: unit 1.01's heat detector
+# The desk's server, which `firegate web` runs in its place (FIREGATE_WEB_BIN, set by CTest).
+WEB_BIN = os.environ.get("FIREGATE_WEB_BIN", str(Path(fgtest.BIN).parent / "firegate-web"))
 
 
 class Web:
@@ -469,6 +478,63 @@ class PlainHttp(unittest.TestCase):
         done = self.gw.firegate("web", check=1)
         self.assertIn("index.html", done.stderr)
         self.assertIn("root", done.stderr)
+
+
+def needed(binary):
+    out = fgtest.run("readelf", "-d", binary, check=0).stdout
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+
+
+class OwnExecutable(unittest.TestCase):
+    def setUp(self):
+        self.gw = fgtest.Gateway()
+        self.addCleanup(self.gw.cleanup)
+        self.gw.firegate("import", self.gw.bundle(floors=1, units_per_floor=1), check=0)
+        self.port = fgtest.free_port()
+        self.gw.config.write_text(self.gw.config.read_text() +
+                                  f"[web]\nlisten = 127.0.0.1:{self.port}\n"
+                                  f"root = {fgtest.ROOT / 'gateway' / 'www'}\n")
+
+    def test_firegate_web_becomes_firegate_web_in_the_same_process(self):
+        web = Web(self.gw, self.port)
+        try:
+            self.assertEqual(Path(os.readlink(f"/proc/{web.proc.pid}/exe")),
+                             Path(WEB_BIN).resolve())
+            status, _, _ = web.request("GET", "/app.js")
+            self.assertEqual(status, 200)
+        finally:
+            self.assertEqual(web.stop(), 0, "".join(web.said))
+
+    def test_run_directly_it_takes_the_same_options(self):
+        self.assertEqual(fgtest.run(WEB_BIN, "--help", check=0).stdout,
+                         fgtest.run(fgtest.BIN, "web", "--help", check=0).stdout)
+        for args in (("extra",), ("--no-such-option",)):
+            direct = fgtest.run(WEB_BIN, *args, check=2)
+            through = fgtest.run(fgtest.BIN, "web", *args, check=2)
+            self.assertEqual(direct.stderr, through.stderr)
+        # --config reaches it both ways: a root without the page is named, and exits 1.
+        self.gw.config.write_text(self.gw.config.read_text().replace(
+            str(fgtest.ROOT / "gateway" / "www"), str(self.gw.dir / "nowhere")))
+        direct = fgtest.run(WEB_BIN, "--config", self.gw.config, check=1)
+        through = self.gw.firegate("web", check=1)
+        self.assertIn("nowhere", direct.stderr)
+        self.assertEqual(direct.stderr, through.stderr)
+
+    def test_firegate_links_no_http_or_tls_library(self):
+        for soname in needed(fgtest.BIN):
+            self.assertFalse(soname.startswith(("libmicrohttpd", "libgnutls")), soname)
+        self.assertTrue(any(s.startswith("libmicrohttpd") for s in needed(WEB_BIN)))
+
+    def test_without_firegate_web_the_error_names_both_places(self):
+        alone = Path(tempfile.mkdtemp(prefix="firegate-alone-"))
+        self.addCleanup(shutil.rmtree, alone, ignore_errors=True)
+        shutil.copy(fgtest.BIN, alone / "firegate")
+        done = fgtest.run(alone / "firegate", "web", "--help")
+        if done.returncode == 0:
+            self.skipTest("an installed firegate-web answered")
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertRegex(done.stderr, rf"neither at {re.escape(str(alone))}/firegate-web nor at "
+                         r"/\S+/libexec/firegate/firegate-web ")
 
 
 if __name__ == "__main__":

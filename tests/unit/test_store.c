@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test_store: the store's promises about its file: migrations from empty, a newer database
- * refused, a failing migration leaves the old version intact, a damaged file stops start-up,
- * and the pragmas that make a commit durable are set on every connection. Real SQLite files
- * in a temporary directory.
+ * test_store: the store's promises about its file: migrations from nothing, a newer database
+ * refused, a failing migration leaves the old version intact, a damaged file (an emptied one
+ * too) stops start-up, and the pragmas that make a commit durable are set on every connection. Real
+ * SQLite files in a temporary directory.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -57,7 +58,7 @@ static int query_int(struct store *s, const char *sql)
         return v;
 }
 
-static void test_empty_file_gets_every_migration(void **state)
+static void test_missing_file_is_created_with_every_migration(void **state)
 {
         char *path = tu_path(*state, "a.db");
         struct store *s = NULL;
@@ -176,6 +177,66 @@ static void test_file_that_is_not_a_database_is_refused(void **state)
         free(path);
 }
 
+/* Bytes 0..@len-1 of a real store's first page: its header, cut short. */
+static void write_cut_store(const char *dir, const char *path, size_t len)
+{
+        char *whole = tu_path(dir, "whole.db"), head[4096];
+        struct store *s = NULL;
+        FILE *f;
+
+        assert_int_equal(store_open(whole, STORE_READ_WRITE, &s), 0);
+        store_free(s);
+        f = fopen(whole, "rb");
+        assert_non_null(f);
+        assert_int_equal(fread(head, 1, sizeof(head), f), sizeof(head));
+        fclose(f);
+        assert_true(len < sizeof(head));
+        tu_write(path, head, len);
+        free(whole);
+}
+
+static long long file_size(const char *path)
+{
+        struct stat st;
+
+        assert_int_equal(stat(path, &st), 0);
+        return (long long)st.st_size;
+}
+
+static void test_emptied_file_is_refused_untouched_not_taken_for_a_new_store(void **state)
+{
+        static const enum store_mode modes[] = {STORE_READ_WRITE, STORE_APPEND, STORE_READ_ONLY};
+        char *path = tu_path(*state, "emptied.db"), *wal = tu_path(*state, "emptied.db-wal");
+        struct store *s = NULL;
+
+        tu_write(path, "", 0);
+        for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+                assert_int_equal(store_open(path, modes[i], &s), -EBADMSG);
+                assert_null(s);
+                assert_int_equal(file_size(path), 0);
+                assert_int_equal(access(wal, F_OK), -1);
+        }
+        free(wal);
+        free(path);
+}
+
+static void test_file_cut_inside_the_header_is_refused_untouched(void **state)
+{
+        char *path = tu_path(*state, "cut.db");
+        struct store *s = NULL;
+
+        write_cut_store(*state, path, 99);
+        assert_int_equal(store_open(path, STORE_READ_WRITE, &s), -EBADMSG);
+        assert_null(s);
+        assert_int_equal(file_size(path), 99);
+        /* A whole header with its pages lost is SQLite's to judge, and damaged too. */
+        write_cut_store(*state, path, 100);
+        assert_int_equal(store_open(path, STORE_READ_WRITE, &s), -EBADMSG);
+        assert_null(s);
+        assert_int_equal(file_size(path), 100);
+        free(path);
+}
+
 static void test_damaged_page_fails_integrity_check(void **state)
 {
         char *path = tu_path(*state, "damaged.db");
@@ -218,8 +279,8 @@ static void test_unwritable_location_reports_errno(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_empty_file_gets_every_migration, setup,
-                                                teardown),
+                cmocka_unit_test_setup_teardown(test_missing_file_is_created_with_every_migration,
+                                                setup, teardown),
                 cmocka_unit_test_setup_teardown(test_real_migrations_apply_and_reopen_unchanged,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_connection_pragmas_make_commits_durable, setup,
@@ -232,6 +293,11 @@ int main(void)
                         test_read_only_open_refuses_database_needing_migration, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_file_that_is_not_a_database_is_refused, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_emptied_file_is_refused_untouched_not_taken_for_a_new_store, setup,
+                        teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_file_cut_inside_the_header_is_refused_untouched, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damaged_page_fails_integrity_check, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_unwritable_location_reports_errno, setup,
