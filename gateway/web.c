@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The desk's HTTP server. Everything runs on the one loop: libmicrohttpd's callbacks, the
- * timer that watches the store for commits (PRAGMA data_version, every POLL_US), the daemon's
- * status, and the live streams, which are suspended connections resumed when there is
- * something to send. Requests come from the network: every one is bounded (body size, field
- * lengths, connection counts) and answered with a status and a sentence, never a crash.
+ * The desk's HTTP server. Everything runs on the one loop: libmicrohttpd's callbacks, an
+ * inotify watch on the store's directory that says when the daemon commits (PRAGMA
+ * data_version then tells whether anything changed), the daemon's status, and the live
+ * streams, which are suspended connections resumed when there is something to send. While no
+ * page is open, nothing runs but libmicrohttpd's socket: the process does not wake at all. Requests
+ * come from the network: every one is bounded (body size, field lengths, connection counts) and
+ * answered with a status and a sentence, never a crash.
  */
 #include "web.h"
 
@@ -18,7 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libgen.h>
+#include <limits.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <time.h>
 
 #include "control.h"
@@ -33,8 +38,14 @@
 #include "web_request.h"
 #include "web_state.h"
 
-#define POLL_US           (200 * 1000ULL)  /* how often the store is checked for commits */
+/* How often the store is checked for commits while a page is open, when inotify cannot say. */
+#define POLL_US           (200 * 1000ULL)
 #define STATUS_MAX_AGE_US (2 * 1000000ULL) /* the daemon's status is asked this often */
+/* A write is seen when it starts, before the commit ends (and inotify merges the commit's other
+ * writes into that one event): the store is then looked at every HOT_POLL_US for HOT_US, which
+ * covers a slow card's fsync. */
+#define HOT_POLL_US (10 * 1000ULL)
+#define HOT_US      (1000 * 1000ULL)
 /* sd-event may defer a timer by up to 250 ms unless told otherwise: that would be most of the
  * second a new alarm has to reach the page. */
 #define TIMER_ACCURACY_US  1000ULL
@@ -88,6 +99,9 @@ struct web {
         struct store *store;
         struct MHD_Daemon *mhd;
         sd_event_source *io, *mhd_timer, *poll, *keepalive;
+        sd_event_source *watch; /* the store's directory; NULL: polled every POLL_US */
+        char db_name[256];      /* the store's file name, in that directory */
+        uint64_t hot_until;     /* CLOCK_MONOTONIC µs: looked at every HOT_POLL_US until then */
         struct session_table *sessions;
         struct session_limiter *limiter;
         struct page_file files[4];
@@ -455,14 +469,51 @@ static char *current_state(struct web *w)
         return text;
 }
 
+/* The state is pushed only while a page is open: with none, the timers stop. */
+static void start_timers(struct web *w)
+{
+        uint64_t now;
+
+        sd_event_now(w->event, CLOCK_MONOTONIC, &now);
+        if (sd_event_source_get_enabled(w->poll, NULL) == 0) {
+                sd_event_source_set_time(w->poll, now + (w->watch ? STATUS_MAX_AGE_US : POLL_US));
+                sd_event_source_set_enabled(w->poll, SD_EVENT_ON);
+        }
+        if (sd_event_source_get_enabled(w->keepalive, NULL) == 0) {
+                sd_event_source_set_time(w->keepalive, now + KEEPALIVE_US);
+                sd_event_source_set_enabled(w->keepalive, SD_EVENT_ON);
+        }
+}
+
 static int on_poll(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct web *w = userdata;
 
         (void)usec;
         refresh(w, false);
+        if (!w->streams)
+                return sd_event_source_set_enabled(s, SD_EVENT_OFF);
         sd_event_now(w->event, CLOCK_MONOTONIC, &usec);
-        sd_event_source_set_time(s, usec + POLL_US);
+        sd_event_source_set_time(s, usec + (usec < w->hot_until ? HOT_POLL_US
+                                            : w->watch          ? STATUS_MAX_AGE_US
+                                                                : POLL_US));
+        return 0;
+}
+
+/* A write in the store's directory: the daemon commits (the database or its write-ahead log).
+ * Open pages are refreshed as soon as the commit is complete (HOT_POLL_US). */
+static int on_store_write(sd_event_source *s, const struct inotify_event *ev, void *userdata)
+{
+        struct web *w = userdata;
+        size_t n = strlen(w->db_name);
+
+        (void)s;
+        if (!w->streams || !ev->len || strncmp(ev->name, w->db_name, n) != 0 ||
+            (ev->name[n] != '\0' && strcmp(ev->name + n, "-wal") != 0))
+                return 0;
+        sd_event_now(w->event, CLOCK_MONOTONIC, &w->hot_until);
+        w->hot_until += HOT_US;
+        sd_event_source_set_time(w->poll, 0);
         return 0;
 }
 
@@ -487,6 +538,8 @@ static int on_keepalive(sd_event_source *s, uint64_t usec, void *userdata)
                 }
         }
         pump(w);
+        if (!w->streams)
+                return sd_event_source_set_enabled(s, SD_EVENT_OFF);
         sd_event_now(w->event, CLOCK_MONOTONIC, &usec);
         sd_event_source_set_time(s, usec + KEEPALIVE_US);
         return 0;
@@ -686,6 +739,9 @@ static enum MHD_Result events(struct web *w, struct MHD_Connection *conn, struct
                 c->next->prev = &c->next;
         c->prev = &w->streams;
         w->streams = c;
+        /* Nothing was watched while no page was open. */
+        refresh(w, false);
+        start_timers(w);
         state = current_state(w);
         stream_push(c, "retry: 2000\n\n", 13);
         if (state)
@@ -1070,6 +1126,28 @@ static int load_tls(struct web *w)
         return 0;
 }
 
+/* Watches the directory rather than the files: SQLite creates the write-ahead log when the
+ * first connection opens and removes it when the last one closes, so it comes and goes. */
+static void watch_store(struct web *w)
+{
+        const char *path = sqlite3_db_filename(store_db(w->store), "main");
+        char dir[PATH_MAX], base[PATH_MAX];
+        int r;
+
+        if (!path || !*path || strlen(path) >= sizeof(dir))
+                return;
+        snprintf(dir, sizeof(dir), "%s", path);
+        snprintf(base, sizeof(base), "%s", path);
+        snprintf(w->db_name, sizeof(w->db_name), "%s", basename(base));
+        r = sd_event_add_inotify(w->event, &w->watch, dirname(dir),
+                                 IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_ONLYDIR, on_store_write,
+                                 w);
+        if (r < 0)
+                log_warning("web: cannot watch %s for the daemon's commits (%s): open pages look "
+                            "every %llu ms instead",
+                            dir, strerror(-r), (unsigned long long)(POLL_US / 1000));
+}
+
 int web_new(sd_event *event, const struct config *c, struct store *s, struct web **out)
 {
         struct sockaddr_storage addr;
@@ -1161,16 +1239,17 @@ int web_new(sd_event *event, const struct config *c, struct store *s, struct web
                 r = sd_event_add_time_relative(event, &w->poll, CLOCK_MONOTONIC, 0,
                                                TIMER_ACCURACY_US, on_poll, w);
         if (r >= 0)
-                r = sd_event_source_set_enabled(w->poll, SD_EVENT_ON);
+                r = sd_event_source_set_enabled(w->poll, SD_EVENT_OFF);
         if (r >= 0)
                 r = sd_event_add_time_relative(event, &w->keepalive, CLOCK_MONOTONIC, KEEPALIVE_US,
                                                0, on_keepalive, w);
         if (r >= 0)
-                r = sd_event_source_set_enabled(w->keepalive, SD_EVENT_ON);
+                r = sd_event_source_set_enabled(w->keepalive, SD_EVENT_OFF);
         if (r < 0) {
                 log_error_errno(r, "web: cannot join the event loop");
                 goto fail;
         }
+        watch_store(w);
         log_notice("web: listening on %s://%s", w->tls ? "https" : "http", c->web_listen);
         if (!w->tls && !web_is_loopback((struct sockaddr *)&addr))
                 log_warning("web: plain HTTP off loopback (insecure = yes): passwords cross the "
@@ -1205,6 +1284,7 @@ void web_free(struct web *w)
         sd_event_source_disable_unref(w->mhd_timer);
         sd_event_source_disable_unref(w->poll);
         sd_event_source_disable_unref(w->keepalive);
+        sd_event_source_disable_unref(w->watch);
         sqlite3_finalize(w->data_version);
         session_table_free(w->sessions);
         session_limiter_free(w->limiter);
