@@ -3,7 +3,9 @@
  * chain: the hash chain. The content of a row is computed by SQLite itself, json_array() over
  * its columns, so the trigger that writes an entry, chain_verify() and verify-export (which
  * loads an export's rows into an in-memory database) all serialise a row the same way. The
- * column lists are this file's table, the one place that says what a row's content is.
+ * column lists are this file's table, the one place that says what a row's content is. Which
+ * declarations of lost rows count is loss.c's to decide; chain_verify() asks it once per walk
+ * and records the declared and the undeclared losses, which export and declare-loss then use.
  */
 #include "chain.h"
 
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "loss.h"
 
 struct chained {
         const char *table;
@@ -262,107 +265,14 @@ int chain_head(sqlite3 *db, char hex[CHAIN_HEAD_HEX], long long *seq)
         return r;
 }
 
-/* --- declarations --- */
-
-/* The declarations' ranges, each with its own place in the chain: a declaration speaks only of
- * entries before it. A declaration that is not chained is none (and verify names its row as
- * inserted outside the gateway). */
-#define DECLARED_SQL                                                                               \
-        "WITH decl (id, at_seq, lo, hi) AS MATERIALIZED (SELECT a.id, c.seq, "                     \
-        "json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]') "                            \
-        "FROM main.audit a JOIN main.chain c ON c.tbl = 'audit' AND c.row_id = a.id, "             \
-        "json_each(CASE WHEN json_valid(a.params) THEN a.params ELSE '{}' END, '$.lost') j "       \
-        "WHERE a.action = '" CHAIN_DECLARATION_ACTION                                              \
-        "' AND a.result = '" CHAIN_DECLARATION_RESULT "') "
-#define IS_DECLARED_SQL                                                                            \
-        "EXISTS (SELECT 1 FROM decl d WHERE e.seq BETWEEN d.lo AND d.hi AND e.seq < d.at_seq)"
-
-/* Runs @sql, whose rows are seq, tbl, row_id, damaged, declaration, through @fn. */
-static int each_lost(sqlite3 *db, const char *sql, int (*fn)(const struct chain_lost *l, void *ctx),
-                     void *ctx)
-{
-        sqlite3_stmt *st = NULL;
-        int r = 0, rc;
-
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-                r = -EIO;
-                goto out;
-        }
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                struct chain_lost l = {
-                        .seq = sqlite3_column_int64(st, 0),
-                        .row_id = sqlite3_column_int64(st, 2),
-                        .damaged = sqlite3_column_int(st, 3),
-                        .declaration = sqlite3_column_int64(st, 4),
-                };
-
-                snprintf(l.tbl, sizeof(l.tbl), "%s", (const char *)sqlite3_column_text(st, 1));
-                r = fn(&l, ctx);
-                if (r)
-                        goto out;
-        }
-        if (rc != SQLITE_DONE)
-                r = -EIO;
-out:
-        if (r == -EIO)
-                log_error("the incident log's chain: finding lost rows: %s", sqlite3_errmsg(db));
-        sqlite3_finalize(st);
-        return r;
-}
-
-int chain_declared(sqlite3 *db, int (*fn)(const struct chain_lost *l, void *ctx), void *ctx)
-{
-        return each_lost(db,
-                         DECLARED_SQL
-                         "SELECT e.seq, e.tbl, e.row_id, 0, min(d.id) FROM decl d JOIN "
-                         "main.chain e ON e.seq BETWEEN d.lo AND d.hi AND e.seq < "
-                         "d.at_seq GROUP BY e.seq ORDER BY e.seq",
-                         fn, ctx);
-}
-
-int chain_unmatched(sqlite3 *db, int (*fn)(const struct chain_lost *l, void *ctx), void *ctx)
-{
-        char sql[8192], content[1024];
-        size_t o = 0;
-        bool ok;
-
-        ok = append(sql, sizeof(sql), &o, DECLARED_SQL "SELECT e.seq, e.tbl, e.row_id, CASE e.tbl");
-        for (size_t i = 0; ok && i < N_CHAINED; i++)
-                ok = append(sql, sizeof(sql), &o, " WHEN '") &&
-                     append(sql, sizeof(sql), &o, chained[i].table) &&
-                     append(sql, sizeof(sql), &o, "' THEN EXISTS (SELECT 1 FROM main.") &&
-                     append(sql, sizeof(sql), &o, chained[i].table) &&
-                     append(sql, sizeof(sql), &o, " t WHERE t.id = e.row_id)");
-        ok = ok && append(sql, sizeof(sql), &o,
-                          " END, 0 FROM main.chain e WHERE NOT " IS_DECLARED_SQL " AND CASE e.tbl");
-        for (size_t i = 0; ok && i < N_CHAINED; i++)
-                ok = chain_content_sql(chained[i].table, "t.", content, sizeof(content)) == 0 &&
-                     append(sql, sizeof(sql), &o, " WHEN '") &&
-                     append(sql, sizeof(sql), &o, chained[i].table) &&
-                     append(sql, sizeof(sql), &o, "' THEN NOT EXISTS (SELECT 1 FROM main.") &&
-                     append(sql, sizeof(sql), &o, chained[i].table) &&
-                     append(sql, sizeof(sql), &o, " t WHERE t.id = e.row_id AND ") &&
-                     append(sql, sizeof(sql), &o, content) &&
-                     append(sql, sizeof(sql), &o, " = e.content)");
-        if (!ok || !append(sql, sizeof(sql), &o, " ELSE 0 END ORDER BY e.seq"))
-                return -ENOBUFS;
-        return each_lost(db, sql, fn, ctx);
-}
-
 /* --- verification --- */
-
-struct declared_range {
-        long long lo, hi, at_seq, id;
-};
 
 struct verifier {
         sqlite3 *db;
-        sqlite3_stmt *content[N_CHAINED]; /* a row's content by id */
+        sqlite3_stmt *content[N_CHAINED]; /* a row's content by id, and whether it declares */
         struct chain_report *out;
-        struct declared_range *ranges; /* of every declaration */
-        size_t n_ranges;
-        struct chain_lost *lost; /* the entries declared lost, in chain order */
-        size_t n_lost, cap_lost;
+        struct loss_book *book;
+        size_t n_lost, cap_lost, n_unmatched, cap_unmatched;
 };
 
 enum problem_kind {
@@ -375,164 +285,134 @@ static void problem(struct verifier *v, enum problem_kind kind, const char *fmt,
 
 static void problem(struct verifier *v, enum problem_kind kind, const char *fmt, ...)
 {
+        struct chain_report *out = v->out;
         va_list ap;
 
         if (kind == PROBLEM_UNMATCHED)
-                v->out->unmatched++;
+                out->unmatched++;
         else
-                v->out->broken++;
-        if (!v->out->ok)
-                return; /* the first one is named */
-        v->out->ok = false;
-        va_start(ap, fmt);
-        vsnprintf(v->out->problem, sizeof(v->out->problem), fmt, ap);
-        va_end(ap);
-}
-
-static int read_ranges(struct verifier *v)
-{
-        sqlite3_stmt *st = NULL;
-        size_t cap = 0;
-        int r = 0, rc;
-
-        if (sqlite3_prepare_v2(v->db, DECLARED_SQL "SELECT lo, hi, at_seq, id FROM decl", -1, &st,
-                               NULL) != SQLITE_OK)
-                return -EIO;
-        while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (v->n_ranges == cap) {
-                        struct declared_range *more;
-
-                        cap = cap ? 2 * cap : 8;
-                        more = reallocarray(v->ranges, cap, sizeof(*more));
-                        if (!more) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        v->ranges = more;
-                }
-                v->ranges[v->n_ranges++] = (struct declared_range){
-                        sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                        sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3)};
+                out->broken++;
+        /* The first one is named, and the first a declaration cannot cover: what
+         * declare-loss refuses for. */
+        if (out->ok) {
+                va_start(ap, fmt);
+                vsnprintf(out->problem, sizeof(out->problem), fmt, ap);
+                va_end(ap);
         }
-        if (r == 0 && rc != SQLITE_DONE)
-                r = -EIO;
-        sqlite3_finalize(st);
-        return r;
+        if (kind == PROBLEM_BROKEN && !out->undeclarable[0]) {
+                va_start(ap, fmt);
+                vsnprintf(out->undeclarable, sizeof(out->undeclarable), fmt, ap);
+                va_end(ap);
+        }
+        out->ok = false;
 }
 
-/* The declaration that declares entry @seq lost, or 0. */
-static long long declared(const struct verifier *v, long long seq)
+/* Appends an entry to *@list (@n used, @cap allocated). */
+static int keep(struct chain_lost **list, size_t *n, size_t *cap, const struct chain_lost *l)
 {
-        for (size_t i = 0; i < v->n_ranges; i++)
-                if (v->ranges[i].lo <= seq && seq <= v->ranges[i].hi && seq < v->ranges[i].at_seq)
-                        return v->ranges[i].id;
-        return 0;
-}
-
-static int keep_lost(struct verifier *v, long long seq, const char *tbl, long long row,
-                     long long declaration)
-{
-        struct chain_lost *l;
-
-        if (v->n_lost == v->cap_lost) {
-                size_t cap = v->cap_lost ? 2 * v->cap_lost : 64;
-                struct chain_lost *more = reallocarray(v->lost, cap, sizeof(*more));
+        if (*n == *cap) {
+                size_t more_cap = *cap ? 2 * *cap : 64;
+                struct chain_lost *more = reallocarray(*list, more_cap, sizeof(*more));
 
                 if (!more)
                         return -ENOMEM;
-                v->lost = more;
-                v->cap_lost = cap;
+                *list = more;
+                *cap = more_cap;
         }
-        l = &v->lost[v->n_lost++];
-        *l = (struct chain_lost){.seq = seq, .row_id = row, .declaration = declaration};
-        snprintf(l->tbl, sizeof(l->tbl), "%s", tbl);
-        v->out->lost++;
+        (*list)[(*n)++] = *l;
         return 0;
 }
 
-/* Appends printf-style to @buf of @size, which holds @*o bytes; stops quietly when full. */
-static void add(char *buf, size_t size, size_t *o, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static void add(char *buf, size_t size, size_t *o, const char *fmt, ...)
+/* The entry @l's row, declared lost by audit #@l->declaration in @state, must still be in that
+ * state: a row in a place declared missing, or a declared damaged row changed or deleted since,
+ * is something done after the declaration. @now is the content of the row in its place, or
+ * NULL. */
+static int check_declared(struct verifier *v, struct chain_lost *l, int state,
+                          const uint8_t *declared, const uint8_t *now)
 {
-        va_list ap;
-        int n;
-
-        if (*o >= size)
-                return;
-        va_start(ap, fmt);
-        n = vsnprintf(buf + *o, size - *o, fmt, ap);
-        va_end(ap);
-        *o = n < 0 ? size : *o + (size_t)n;
+        if (state == 1 && now)
+                problem(v, PROBLEM_BROKEN,
+                        "%s #%lld is in a place that audit #%lld declared missing (chain entry "
+                        "%lld): written there after the declaration",
+                        l->tbl, l->row_id, l->declaration, l->seq);
+        else if (state == 2 && !now)
+                problem(v, PROBLEM_BROKEN,
+                        "%s #%lld, which audit #%lld declared damaged, was deleted since (chain "
+                        "entry %lld)",
+                        l->tbl, l->row_id, l->declaration, l->seq);
+        else if (state == 2 && memcmp(now, declared, CRYPTO_SHA256_LEN) != 0)
+                problem(v, PROBLEM_BROKEN,
+                        "%s #%lld, which audit #%lld declared damaged, was changed since (chain "
+                        "entry %lld)",
+                        l->tbl, l->row_id, l->declaration, l->seq);
+        l->damaged = state == 2;
+        if (l->damaged)
+                memcpy(l->content, declared, CRYPTO_SHA256_LEN);
+        return keep(&v->out->lost_rows, &v->n_lost, &v->cap_lost, l);
 }
 
-/* The declared losses for people: the runs of entries, then the first declaration. */
-static int describe_losses(struct verifier *v)
+/* The entry's row against its content: deleted, changed, declared lost, or as chained. */
+static int check_row(struct verifier *v, sqlite3_stmt *st, struct chain_lost *l,
+                     const uint8_t *content)
 {
-        char *buf = v->out->loss;
-        size_t size = sizeof(v->out->loss), o = 0, i, j, n_decl = 0;
-        sqlite3_stmt *st = NULL;
-        int r = 0;
+        static const uint8_t unreadable[CRYPTO_SHA256_LEN];
+        const uint8_t *now = NULL, *declared = NULL;
+        const char *refused;
+        int state, rc;
 
-        add(buf, size, &o, "%zu row%s declared lost: chain entr%s ", v->n_lost,
-            v->n_lost == 1 ? "" : "s", v->n_lost == 1 ? "y" : "ies");
-        for (i = 0; i < v->n_lost; i = j) {
-                const struct chain_lost *a = &v->lost[i], *b;
-
-                for (j = i + 1; j < v->n_lost && v->lost[j].seq == v->lost[j - 1].seq + 1; j++)
-                        ;
-                b = &v->lost[j - 1];
-                add(buf, size, &o, "%s", i ? ", " : "");
-                if (a == b)
-                        add(buf, size, &o, "%lld (%s #%lld)", a->seq, a->tbl, a->row_id);
-                else if (strcmp(a->tbl, b->tbl) == 0)
-                        add(buf, size, &o, "%lld to %lld (%s #%lld to #%lld)", a->seq, b->seq,
-                            a->tbl, a->row_id, b->row_id);
-                else
-                        add(buf, size, &o, "%lld to %lld (%s #%lld to %s #%lld)", a->seq, b->seq,
-                            a->tbl, a->row_id, b->tbl, b->row_id);
-        }
-        for (i = 0; i < v->n_lost; i++)
-                if (i == 0 || v->lost[i].declaration != v->lost[i - 1].declaration)
-                        n_decl++;
-        if (sqlite3_prepare_v2(v->db,
-                               "SELECT strftime('%Y-%m-%d %H:%M:%S UTC', at / 1000, 'unixepoch'), "
-                               "who, json_extract(params, '$.reason') FROM main.audit WHERE id = ?",
-                               -1, &st, NULL) != SQLITE_OK)
+        sqlite3_bind_int64(st, 1, l->row_id);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, v->lost[0].declaration);
-        if (sqlite3_step(st) == SQLITE_ROW)
-                add(buf, size, &o, "; declared on %s by %s (audit #%lld): %s",
-                    (const char *)sqlite3_column_text(st, 0),
-                    (const char *)sqlite3_column_text(st, 1), v->lost[0].declaration,
-                    sqlite3_column_type(st, 2) == SQLITE_TEXT
-                            ? (const char *)sqlite3_column_text(st, 2)
-                            : "no reason given");
-        else
-                r = -EIO;
-        sqlite3_finalize(st);
-        if (n_decl > 1)
-                add(buf, size, &o, "; and in %zu more declarations", n_decl - 1);
-        if (o >= size)
-                memcpy(buf + size - 4, "...", 4);
-        return r;
+        if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == CRYPTO_SHA256_LEN)
+                now = sqlite3_column_blob(st, 0);
+        else if (rc == SQLITE_ROW)
+                now = unreadable; /* matches no content */
+        refused = loss_book_refused(v->book, l->seq);
+        if (refused)
+                problem(v, PROBLEM_BROKEN,
+                        "audit #%lld (chain entry %lld) is a declaration of lost rows that does "
+                        "not count: %s",
+                        l->row_id, l->seq, refused);
+        l->declaration = loss_book_find(v->book, l->seq, &state, &declared);
+        if (l->declaration)
+                return check_declared(v, l, state, declared, now);
+        if (!now) {
+                problem(v, PROBLEM_UNMATCHED, "%s #%lld was deleted (chain entry %lld)", l->tbl,
+                        l->row_id, l->seq);
+                return keep(&v->out->unmatched_rows, &v->n_unmatched, &v->cap_unmatched, l);
+        }
+        if (memcmp(now, content, CRYPTO_SHA256_LEN) == 0)
+                return 0;
+        /* A declaration changed is never one; declaring it lost would let its change stand. */
+        if (sqlite3_column_int(st, 1)) {
+                problem(v, PROBLEM_BROKEN,
+                        "%s #%lld was changed after it was written (chain entry %lld); it is a "
+                        "declaration of lost rows, which no declaration can declare lost",
+                        l->tbl, l->row_id, l->seq);
+                return 0;
+        }
+        problem(v, PROBLEM_UNMATCHED,
+                "%s #%lld was changed after it was written (chain entry %lld)", l->tbl, l->row_id,
+                l->seq);
+        l->damaged = true;
+        memcpy(l->content, now, CRYPTO_SHA256_LEN);
+        return keep(&v->out->unmatched_rows, &v->n_unmatched, &v->cap_unmatched, l);
 }
 
 static int check_entry(struct verifier *v, sqlite3_stmt *e, uint8_t prev[CRYPTO_SHA256_LEN])
 {
-        long long seq = sqlite3_column_int64(e, 0);
+        struct chain_lost l = {.seq = sqlite3_column_int64(e, 0),
+                               .row_id = sqlite3_column_int64(e, 2)};
         const char *tbl = (const char *)sqlite3_column_text(e, 1);
-        long long row = sqlite3_column_int64(e, 2);
         const uint8_t *content = sqlite3_column_blob(e, 3), *hash = sqlite3_column_blob(e, 4);
         uint8_t in[2 * CRYPTO_SHA256_LEN], want[CRYPTO_SHA256_LEN];
         sqlite3_stmt *st = NULL;
-        long long declaration;
-        int rc;
+        int r;
 
         if (sqlite3_column_bytes(e, 3) != CRYPTO_SHA256_LEN ||
             sqlite3_column_bytes(e, 4) != CRYPTO_SHA256_LEN) {
-                problem(v, PROBLEM_BROKEN, "chain entry %lld is damaged", seq);
+                problem(v, PROBLEM_BROKEN, "chain entry %lld is damaged", l.seq);
                 return 0;
         }
         memcpy(in, prev, CRYPTO_SHA256_LEN);
@@ -542,65 +422,28 @@ static int check_entry(struct verifier *v, sqlite3_stmt *e, uint8_t prev[CRYPTO_
                 problem(v, PROBLEM_BROKEN,
                         "chain entry %lld (%s #%lld) does not follow the entry before it: an "
                         "entry was removed, inserted or altered there",
-                        seq, tbl ? tbl : "?", row);
+                        l.seq, tbl ? tbl : "?", l.row_id);
         memcpy(prev, hash, CRYPTO_SHA256_LEN);
         for (size_t i = 0; i < N_CHAINED; i++)
                 if (tbl && strcmp(tbl, chained[i].table) == 0)
                         st = v->content[i];
         if (!st) {
-                problem(v, PROBLEM_BROKEN, "chain entry %lld names an unknown table", seq);
+                problem(v, PROBLEM_BROKEN, "chain entry %lld names an unknown table", l.seq);
                 return 0;
         }
-        /* A row declared lost is not evidence, whatever is in its place now. */
-        declaration = declared(v, seq);
-        if (declaration)
-                return keep_lost(v, seq, tbl, row, declaration);
+        snprintf(l.tbl, sizeof(l.tbl), "%s", tbl);
         sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, row);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-                problem(v, PROBLEM_UNMATCHED, "%s #%lld was deleted (chain entry %lld)", tbl, row,
-                        seq);
-        else if (rc != SQLITE_ROW)
-                return -EIO;
-        else if (sqlite3_column_bytes(st, 0) != CRYPTO_SHA256_LEN ||
-                 memcmp(sqlite3_column_blob(st, 0), content, CRYPTO_SHA256_LEN) != 0)
-                problem(v, PROBLEM_UNMATCHED,
-                        "%s #%lld was changed after it was written (chain entry %lld)", tbl, row,
-                        seq);
+        r = check_row(v, st, &l, content);
         sqlite3_reset(st);
-        return 0;
+        return r;
 }
 
-int chain_verify(sqlite3 *db, const char *expected_head, struct chain_report *out)
+/* Rows without an entry: written by something other than the gateway. */
+static int check_unchained(struct verifier *v)
 {
-        struct verifier v = {.db = db, .out = out};
-        uint8_t prev[CRYPTO_SHA256_LEN] = {0};
-        char content[1024], sql[2048];
-        sqlite3_stmt *e = NULL;
-        int r = 0, rc;
+        char sql[1024];
+        int r = 0;
 
-        *out = (struct chain_report){.ok = true};
-        r = read_ranges(&v);
-        for (size_t i = 0; i < N_CHAINED && r == 0; i++) {
-                chain_content_sql(chained[i].table, "", content, sizeof(content));
-                snprintf(sql, sizeof(sql), "SELECT %s FROM main.%s WHERE id = ?", content,
-                         chained[i].table);
-                if (sqlite3_prepare_v2(db, sql, -1, &v.content[i], NULL) != SQLITE_OK)
-                        r = -EIO;
-        }
-        if (r == 0 && sqlite3_prepare_v2(db,
-                                         "SELECT seq, tbl, row_id, content, hash FROM main.chain "
-                                         "ORDER BY seq",
-                                         -1, &e, NULL) != SQLITE_OK)
-                r = -EIO;
-        while (r == 0 && (rc = sqlite3_step(e)) == SQLITE_ROW) {
-                out->entries++;
-                r = check_entry(&v, e, prev);
-        }
-        if (r == 0 && rc != SQLITE_DONE)
-                r = -EIO;
-        /* Rows without an entry: written by something other than the gateway. */
         for (size_t i = 0; i < N_CHAINED && r == 0; i++) {
                 sqlite3_stmt *st = NULL;
 
@@ -609,58 +452,132 @@ int chain_verify(sqlite3 *db, const char *expected_head, struct chain_report *ou
                          "WHERE NOT EXISTS (SELECT 1 FROM main.chain c WHERE c.tbl = '%s' AND "
                          "c.row_id = t.id))",
                          chained[i].table, chained[i].table, chained[i].table);
-                if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
+                if (sqlite3_prepare_v2(v->db, sql, -1, &st, NULL) != SQLITE_OK ||
                     sqlite3_step(st) != SQLITE_ROW) {
                         r = -EIO;
                 } else {
-                        out->rows += sqlite3_column_int64(st, 0);
+                        v->out->rows += sqlite3_column_int64(st, 0);
                         if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-                                problem(&v, PROBLEM_BROKEN,
+                                problem(v, PROBLEM_BROKEN,
                                         "%s #%lld was inserted outside the gateway (it has no "
                                         "chain entry)",
                                         chained[i].table, sqlite3_column_int64(st, 1));
                 }
                 sqlite3_finalize(st);
         }
-        if (r == 0)
-                r = chain_head(db, out->head, NULL);
-        if (r == 0 && expected_head) {
-                uint8_t raw[CRYPTO_SHA256_LEN];
-                sqlite3_stmt *st = NULL;
-                bool hex_ok = strlen(expected_head) == 2 * CRYPTO_SHA256_LEN;
+        return r;
+}
 
-                for (size_t i = 0; hex_ok && i < CRYPTO_SHA256_LEN; i++) {
-                        unsigned b;
+/* The earlier head @hex must be an entry of the chain; the declarations made after it that
+ * reach back before it are named, since a declaration can be made by whoever runs
+ * declare-loss. */
+static int check_head(struct verifier *v, const char *hex)
+{
+        uint8_t raw[CRYPTO_SHA256_LEN];
+        sqlite3_stmt *st = NULL;
+        bool hex_ok = strlen(hex) == 2 * CRYPTO_SHA256_LEN;
+        int r = 0, rc;
 
-                        hex_ok = sscanf(expected_head + 2 * i, "%2x", &b) == 1;
-                        raw[i] = (uint8_t)b;
-                }
-                if (!hex_ok) {
-                        r = -EINVAL;
-                } else if (sqlite3_prepare_v2(db, "SELECT 1 FROM main.chain WHERE hash = ?", -1,
-                                              &st, NULL) != SQLITE_OK) {
-                        r = -EIO;
-                } else {
-                        sqlite3_bind_blob(st, 1, raw, sizeof(raw), SQLITE_STATIC);
-                        out->head_found = sqlite3_step(st) == SQLITE_ROW;
-                        if (!out->head_found)
-                                problem(&v, PROBLEM_BROKEN,
-                                        "the head exported earlier, %.16s..., is not in the "
-                                        "chain: the log was rewritten before it",
-                                        expected_head);
-                }
-                sqlite3_finalize(st);
+        for (size_t i = 0; hex_ok && i < CRYPTO_SHA256_LEN; i++) {
+                unsigned b;
+
+                hex_ok = sscanf(hex + 2 * i, "%2x", &b) == 1;
+                raw[i] = (uint8_t)b;
         }
-        if (r == 0 && out->lost)
-                r = describe_losses(&v);
+        if (!hex_ok)
+                return -EINVAL;
+        if (sqlite3_prepare_v2(v->db, "SELECT seq FROM main.chain WHERE hash = ?", -1, &st, NULL) !=
+            SQLITE_OK)
+                return -EIO;
+        sqlite3_bind_blob(st, 1, raw, sizeof(raw), SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        v->out->head_found = rc == SQLITE_ROW;
+        if (rc == SQLITE_ROW)
+                v->out->late = loss_book_after_head(v->book, sqlite3_column_int64(st, 0),
+                                                    v->out->warnings, sizeof(v->out->warnings));
+        else if (rc == SQLITE_DONE)
+                problem(v, PROBLEM_BROKEN,
+                        "the head exported earlier, %.16s..., is not in the chain: the log was "
+                        "rewritten before it",
+                        hex);
+        else
+                r = -EIO;
+        sqlite3_finalize(st);
+        return r;
+}
+
+static int walk(struct verifier *v)
+{
+        uint8_t prev[CRYPTO_SHA256_LEN] = {0};
+        char content[1024], sql[2048];
+        sqlite3_stmt *e = NULL;
+        int r = 0, rc = SQLITE_DONE;
+
+        for (size_t i = 0; i < N_CHAINED && r == 0; i++) {
+                chain_content_sql(chained[i].table, "", content, sizeof(content));
+                snprintf(sql, sizeof(sql), "SELECT %s, %s FROM main.%s WHERE id = ?", content,
+                         strcmp(chained[i].table, "audit") == 0 ? "action = '" LOSS_ACTION "'"
+                                                                : "0",
+                         chained[i].table);
+                if (sqlite3_prepare_v2(v->db, sql, -1, &v->content[i], NULL) != SQLITE_OK)
+                        r = -EIO;
+        }
+        if (r == 0 && sqlite3_prepare_v2(v->db,
+                                         "SELECT seq, tbl, row_id, content, hash FROM main.chain "
+                                         "ORDER BY seq",
+                                         -1, &e, NULL) != SQLITE_OK)
+                r = -EIO;
+        while (r == 0 && (rc = sqlite3_step(e)) == SQLITE_ROW) {
+                v->out->entries++;
+                r = check_entry(v, e, prev);
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = -EIO;
         sqlite3_finalize(e);
         for (size_t i = 0; i < N_CHAINED; i++)
-                sqlite3_finalize(v.content[i]);
-        free(v.lost);
-        free(v.ranges);
+                sqlite3_finalize(v->content[i]);
+        return r;
+}
+
+int chain_verify(sqlite3 *db, const char *expected_head, struct chain_report *out)
+{
+        struct verifier v = {.db = db, .out = out};
+        /* One snapshot: the daemon may append while the walk reads. */
+        bool own = sqlite3_get_autocommit(db);
+        int r = 0;
+
+        *out = (struct chain_report){.ok = true};
+        if (own && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+                r = -EIO;
+        if (r == 0)
+                r = loss_book_read(db, &v.book);
+        if (r == 0)
+                r = walk(&v);
+        out->lost = (long long)v.n_lost;
+        if (r == 0)
+                r = check_unchained(&v);
+        if (r == 0)
+                r = chain_head(db, out->head, NULL);
+        if (r == 0 && expected_head)
+                r = check_head(&v, expected_head);
+        if (r == 0 && out->lost)
+                loss_describe(v.book, out->lost_rows, (size_t)out->lost, out->loss,
+                              sizeof(out->loss));
         if (r == -EIO)
                 log_error("the incident log's chain cannot be read: %s", sqlite3_errmsg(db));
         else if (r == -ENOMEM)
                 log_error("the incident log's chain: out of memory");
+        if (own && !sqlite3_get_autocommit(db))
+                sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        loss_book_free(v.book);
+        if (r < 0)
+                chain_report_clear(out);
         return r;
+}
+
+void chain_report_clear(struct chain_report *r)
+{
+        free(r->lost_rows);
+        free(r->unmatched_rows);
+        r->lost_rows = r->unmatched_rows = NULL;
 }

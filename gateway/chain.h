@@ -12,11 +12,11 @@
  *
  * A row lost to damage (a salvaged store, docs/store.md) leaves its entry behind and reads as
  * deleted, or, partly overwritten, as changed. `firegate declare-loss` states such losses in a
- * declaration: an audit row, chained like any other, whose params list the entries whose rows
- * were missing or changed when it was made. From then on those entries are lost: their rows
- * are neither checked nor exported, and chain_verify() counts them apart from problems. A
- * declaration covers only entries before its own, never a row inserted, a broken link, or a
- * row deleted or changed after it.
+ * declaration (loss.h): an audit row, chained like any other, that names those entries and the
+ * state of each (missing, or damaged with the content of the row left in its place). From then
+ * on chain_verify() counts them apart from problems, checks that each is still in the state
+ * declared, and neither they nor the rows in their places are exported. A declaration is a
+ * statement: it says that rows are gone, not why; only the kept damaged copy shows damage.
  */
 #ifndef FIREGATE_CHAIN_H
 #define FIREGATE_CHAIN_H
@@ -48,48 +48,50 @@ const char *const *chain_columns(const char *table);
 /* The head: the last entry's hash as hex (all zeros for an empty chain) and its seq. */
 int chain_head(sqlite3 *db, char hex[CHAIN_HEAD_HEX], long long *seq);
 
-/* The audit row of a declaration: this action, this result (which the control socket's audit
- * requests never write: only declare-loss, writing into the store itself, does), and params
- * {"lost": [[first seq, last seq], ...], "missing": N, "damaged": N, "reason": TEXT}. */
-#define CHAIN_DECLARATION_ACTION "declare-loss"
-#define CHAIN_DECLARATION_RESULT "declared"
-
-struct chain_report {
-        long long entries;   /* entries checked */
-        long long rows;      /* rows of the chained tables */
-        bool ok;             /* no problem; entries may still be declared lost (@lost) */
-        char problem[512];   /* the first problem, for people; "" when ok */
-        long long unmatched; /* problems: entries whose row is missing or changed, undeclared */
-        long long broken;    /* problems: the others (rows inserted, links broken, the earlier
-                                head not in the chain) */
-        long long lost;      /* entries declared lost: no problem, but the log is not whole */
-        char loss[512];      /* those, for people: which entries, declared when, by whom, why */
-        char head[CHAIN_HEAD_HEX];
-        bool head_found; /* the head given to chain_verify() is an entry of the chain */
-};
-
-/* Walks the whole chain and every chained table; names the first row changed, inserted or
- * deleted, or the first entry whose link is broken, and counts them all; counts apart the
- * entries declared lost. With @expected_head (hex), also checks that this earlier head is still
- * an entry of the chain (a chain rewritten before it would not contain it). Returns 0 (the
- * verdict is in @out) or a negative errno. */
-int chain_verify(sqlite3 *db, const char *expected_head, struct chain_report *out);
-
-/* An entry whose row is lost, or about to be declared so. */
+/* An entry whose row is lost: declared so, or one a declaration could cover. */
 struct chain_lost {
         long long seq;
         char tbl[16];
         long long row_id;
-        bool damaged;          /* chain_unmatched(): a row is in its place, not the one chained */
-        long long declaration; /* chain_declared(): the audit id of the declaration */
+        bool damaged;                       /* a row is in its place, not the one chained */
+        uint8_t content[CRYPTO_SHA256_LEN]; /* when damaged: the content of that row */
+        long long declaration;              /* the audit id of the declaration, or 0 */
 };
 
-/* Calls @fn for every entry declared lost, in chain order, until it returns non-zero (which is
- * returned). Returns 0, that, or -EIO (said). */
-int chain_declared(sqlite3 *db, int (*fn)(const struct chain_lost *l, void *ctx), void *ctx);
+struct chain_report {
+        long long entries;      /* entries checked */
+        long long rows;         /* rows of the chained tables */
+        bool ok;                /* no problem; entries may still be declared lost (@lost) */
+        char problem[512];      /* the first problem, for people; "" when ok */
+        char undeclarable[512]; /* the first of the @broken problems, ""  when none */
+        long long unmatched;    /* problems: entries whose row is missing or changed, that no
+                                   declaration covers and one could (@unmatched_rows) */
+        long long broken;       /* problems no declaration can cover: rows inserted, links
+                                   broken, the earlier head not in the chain, a declaration
+                                   that does not count or a declared row not as declared */
+        long long lost;         /* entries declared lost (@lost_rows): no problem, but the log
+                                   is not whole */
+        char loss[2048];        /* those, for people: which, declared when, by whom, why */
+        long long late;         /* with a head: declarations made after it that declare
+                                   entries at or before it lost */
+        char warnings[1024];    /* those, for people, one a line */
+        char head[CHAIN_HEAD_HEX];
+        bool head_found; /* the head given to chain_verify() is an entry of the chain */
+        struct chain_lost *lost_rows;      /* @lost entries, in chain order */
+        struct chain_lost *unmatched_rows; /* @unmatched entries, in chain order */
+};
 
-/* The same for every entry whose row is missing or is not the one chained, and that no
- * declaration covers: what a declaration made now would declare. Hashes every row. */
-int chain_unmatched(sqlite3 *db, int (*fn)(const struct chain_lost *l, void *ctx), void *ctx);
+/* Walks the whole chain and every chained table; names the first row changed, inserted or
+ * deleted, or the first entry whose link is broken, and counts them all; lists apart the
+ * entries declared lost (loss.h decides which declarations count) and those a declaration could
+ * cover. With @expected_head (hex), also checks that this earlier head is still an entry of the
+ * chain (a chain rewritten before it would not contain it) and names the declarations made
+ * after it that reach back before it. Reads one snapshot (its own read transaction, unless the
+ * caller has one open). Returns 0 (the verdict is in @out; free its lists with
+ * chain_report_clear()) or a negative errno (said). */
+int chain_verify(sqlite3 *db, const char *expected_head, struct chain_report *out);
+
+/* Frees @r's lists; @r may be zeroed or already cleared. */
+void chain_report_clear(struct chain_report *r);
 
 #endif

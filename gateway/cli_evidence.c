@@ -8,12 +8,15 @@
  * the store opens it read-only, so it is safe while the daemon runs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "chain.h"
@@ -22,6 +25,7 @@
 #include "evidence.h"
 #include "fileio.h"
 #include "log.h"
+#include "loss.h"
 #include "report.h"
 #include "wallclock.h"
 
@@ -39,7 +43,10 @@ static void verify_log_usage(FILE *out)
                 "  --head-file FILE  the same, read from a file\n"
                 "  --json            the verdict as JSON\n\n"
                 "Rows that firegate declare-loss declared lost after a salvage are counted and\n"
-                "named apart: they are no problem, but the log is not whole.\n\n"
+                "named apart: the log is not whole, and that they were lost to damage rather\n"
+                "than deleted is a claim only the kept damaged copy supports. With --head, a\n"
+                "warning names every declaration made after that head which declares rows at\n"
+                "or before it lost.\n\n"
                 "Exit status: 0 the log verifies, 4 it verifies except for rows declared lost,\n"
                 "3 it does not, 1 it cannot be read.\n");
 }
@@ -50,6 +57,61 @@ static void local_who(char *who, size_t size)
         struct passwd *pw = getpwuid(getuid());
 
         snprintf(who, size, "uid %u (%.60s)", (unsigned)getuid(), pw ? pw->pw_name : "?");
+}
+
+static int print_verdict_json(const struct chain_report *rep, const char *head)
+{
+        json_t *o = json_pack("{s:b, s:I, s:I, s:s, s:s?, s:I, s:s?}", "ok", rep->ok && !rep->lost,
+                              "entries", (json_int_t)rep->entries, "rows", (json_int_t)rep->rows,
+                              "head", rep->head, "problem", rep->ok ? NULL : rep->problem, "lost",
+                              (json_int_t)rep->lost, "loss", rep->lost ? rep->loss : NULL);
+        json_t *warnings = json_array();
+        int r = o && warnings ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+
+        for (const char *w = rep->warnings; r == CLI_EXIT_OK && *w;) {
+                size_t n = strcspn(w, "\n");
+
+                if (json_array_append_new(warnings, json_stringn(w, n)) < 0)
+                        r = CLI_EXIT_FAILURE;
+                w += n + (w[n] == '\n');
+        }
+        if (r == CLI_EXIT_OK && head &&
+            (json_object_set_new(o, "head_found", json_boolean(rep->head_found)) < 0 ||
+             json_object_set(o, "warnings", warnings) < 0))
+                r = CLI_EXIT_FAILURE;
+        if (r == CLI_EXIT_OK && json_dumpf(o, stdout, JSON_INDENT(2)) < 0)
+                r = CLI_EXIT_FAILURE;
+        if (r == CLI_EXIT_OK)
+                putchar('\n');
+        json_decref(warnings);
+        json_decref(o);
+        return r;
+}
+
+static int print_verdict(const struct chain_report *rep, const char *head)
+{
+        const char *found = head ? ", the earlier head is in the chain" : "";
+
+        if (rep->ok && !rep->lost)
+                printf("the incident log verifies: %lld rows, %lld chain entries%s\n", rep->rows,
+                       rep->entries, found);
+        else if (rep->ok)
+                printf("the incident log verifies EXCEPT for rows declared lost: %lld rows, %lld "
+                       "chain entries%s\n%s\n",
+                       rep->rows, rep->entries, found, rep->loss);
+        else
+                printf("the incident log does NOT verify: %s%s%s\n", rep->problem,
+                       rep->lost ? "\nbesides, " : "", rep->lost ? rep->loss : "");
+        /* A declaration made after the head the platform holds could hide a deletion made
+         * before it: whoever checks against that head must see it. */
+        for (const char *w = rep->warnings; *w;) {
+                size_t n = strcspn(w, "\n");
+
+                printf("warning: %.*s\n", (int)n, w);
+                w += n + (w[n] == '\n');
+        }
+        printf("head %s\n", rep->head);
+        return CLI_EXIT_OK;
 }
 
 int cmd_verify_log(struct cli *cli, int argc, char **argv)
@@ -124,36 +186,10 @@ int cmd_verify_log(struct cli *cli, int argc, char **argv)
                 r = CLI_EXIT_FAILURE;
                 goto out;
         }
-        if (json) {
-                json_t *o = json_pack("{s:b, s:I, s:I, s:s, s:s?, s:I, s:s?}", "ok",
-                                      rep.ok && !rep.lost, "entries", (json_int_t)rep.entries,
-                                      "rows", (json_int_t)rep.rows, "head", rep.head, "problem",
-                                      rep.ok ? NULL : rep.problem, "lost", (json_int_t)rep.lost,
-                                      "loss", rep.lost ? rep.loss : NULL);
-
-                if (o && head)
-                        json_object_set_new(o, "head_found", json_boolean(rep.head_found));
-                if (!o || json_dumpf(o, stdout, JSON_INDENT(2)) < 0) {
-                        json_decref(o);
-                        r = CLI_EXIT_FAILURE;
-                        goto out;
-                }
-                putchar('\n');
-                json_decref(o);
-        } else if (rep.ok && !rep.lost) {
-                printf("the incident log verifies: %lld rows, %lld chain entries%s\nhead %s\n",
-                       rep.rows, rep.entries, head ? ", the earlier head is in the chain" : "",
-                       rep.head);
-        } else if (rep.ok) {
-                printf("the incident log verifies EXCEPT for rows declared lost: %lld rows, %lld "
-                       "chain entries%s\n%s\nhead %s\n",
-                       rep.rows, rep.entries, head ? ", the earlier head is in the chain" : "",
-                       rep.loss, rep.head);
-        } else {
-                printf("the incident log does NOT verify: %s%s%s\nhead %s\n", rep.problem,
-                       rep.lost ? "\nbesides, " : "", rep.lost ? rep.loss : "", rep.head);
-        }
-        r = !rep.ok ? CLI_EXIT_REFUSED : rep.lost ? CLI_EXIT_DECLARED_LOSS : CLI_EXIT_OK;
+        r = json ? print_verdict_json(&rep, head) : print_verdict(&rep, head);
+        if (r == CLI_EXIT_OK)
+                r = !rep.ok ? CLI_EXIT_REFUSED : rep.lost ? CLI_EXIT_DECLARED_LOSS : CLI_EXIT_OK;
+        chain_report_clear(&rep);
 out:
         store_free(s);
         free(text);
@@ -162,45 +198,105 @@ out:
 
 /* --- losses to damage --- */
 
-#define REASON_MAX 1000
-
 static void declare_loss_usage(FILE *out)
 {
         fprintf(out,
-                "Usage: firegate [--config PATH] declare-loss --reason TEXT\n\n"
+                "Usage: firegate [--config PATH] declare-loss --reason TEXT [--damaged-copy "
+                "PATH]\n\n"
                 "After a damaged store was salvaged (\"Recovering a damaged store\" in\n"
                 "store.md), states in the incident log which of its rows the damage took: every\n"
                 "row missing from its place in the hash chain, or no longer what was chained\n"
                 "(partly overwritten), that no declaration covers yet. The declaration is an\n"
-                "audit row, chained like every other, with who made it, when, and the reason.\n"
-                "verify-log then reports those rows as declared lost (exit status 4) instead of\n"
-                "deleted; they are neither checked nor exported, and export can export what\n"
-                "remains (--with-losses). A log with any other problem (a row without a chain\n"
-                "entry, a broken link) is refused, and nothing is written.\n"
-                "Run it as the user the daemon runs as.\n\n"
-                "  --reason TEXT  what happened, and where the damaged copy is kept (required)\n\n"
-                "Exit status: 0 declared (or nothing to declare), 3 refused, 1 the store cannot\n"
-                "be read or written.\n");
+                "audit row, chained like every other, with who made it, when, the reason, and\n"
+                "the state of each row (missing, or the content of the damaged row left in its\n"
+                "place). verify-log then reports those rows as declared lost (exit status 4)\n"
+                "instead of deleted, and fails (3) if any of them changes state later; they are\n"
+                "neither checked nor exported, and export can export what remains\n"
+                "(--with-losses). A declaration is a claim: only the kept damaged copy shows\n"
+                "that the rows were lost to damage rather than deleted. A log with any other\n"
+                "problem (a row without a chain entry, a broken link, a changed declaration) is\n"
+                "refused, and nothing is written. Run it as the user the daemon runs as.\n\n"
+                "  --reason TEXT        what happened, and where the damaged copy is kept\n"
+                "                       (required; no control characters)\n"
+                "  --damaged-copy PATH  the kept damaged store file: its SHA-256 is recorded\n"
+                "                       in the declaration (recommended)\n\n"
+                "Exit status: 0 declared (or nothing to declare), 3 refused, 1 the store or\n"
+                "the damaged copy cannot be read or written.\n");
+}
+
+/* The SHA-256 of the file at @path as hex. Returns an exit code, the failure said. */
+static int hash_file(const char *path, char hex[2 * CRYPTO_SHA256_LEN + 1])
+{
+        uint8_t digest[CRYPTO_SHA256_LEN];
+        struct stat st;
+        void *data = NULL;
+        int fd, r = CLI_EXIT_OK;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                log_error_errno(-errno, "%s: cannot read the damaged copy", path);
+                r = CLI_EXIT_FAILURE;
+                goto out;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                log_error("%s: the damaged copy is not a file (name the kept store file)", path);
+                r = CLI_EXIT_FAILURE;
+                goto out;
+        }
+        /* A store can be larger than memory would hold as a copy; the mapping is read once. */
+        if (st.st_size > 0) {
+                data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+                if (data == MAP_FAILED) {
+                        log_error_errno(-errno, "%s: cannot read the damaged copy", path);
+                        r = CLI_EXIT_FAILURE;
+                        goto out;
+                }
+        }
+        crypto_sha256(data ? data : "", (size_t)st.st_size, digest);
+        crypto_hex(digest, sizeof(digest), hex);
+        if (data)
+                munmap(data, (size_t)st.st_size);
+out:
+        if (fd >= 0)
+                close(fd);
+        return r;
+}
+
+/* Said when a declaration is made: what it declares, in the words verify-log will use. */
+static void print_declared(const struct evidence_declared *d, const struct chain_report *rep,
+                           const char *copy)
+{
+        char rows[1024];
+
+        loss_describe_rows(rep->unmatched_rows, (size_t)rep->unmatched, rows, sizeof(rows));
+        printf("declared %lld row%s lost (%lld missing, %lld damaged) in audit #%lld: %s%s%s\n"
+               "verify-log now reports them as declared lost (exit status 4)\n",
+               rep->unmatched, rep->unmatched == 1 ? "" : "s", d->missing, d->damaged, d->audit_id,
+               rows, copy ? "; damaged copy SHA-256 " : "", copy ? copy : "");
 }
 
 int cmd_declare_loss(struct cli *cli, int argc, char **argv)
 {
         static const struct option options[] = {
                 {"reason", required_argument, NULL, 'r'},
+                {"damaged-copy", required_argument, NULL, 'd'},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
-        const char *reason = NULL;
-        struct chain_report rep;
+        const char *reason = NULL, *copy_path = NULL;
+        char who[128], copy[2 * CRYPTO_SHA256_LEN + 1];
+        struct evidence_declared declared;
+        struct chain_report rep = {0};
         struct store *s = NULL;
-        long long declared = 0;
-        char who[128];
         int c, r;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
                 switch (c) {
                 case 'r':
                         reason = optarg;
+                        break;
+                case 'd':
+                        copy_path = optarg;
                         break;
                 case 'h':
                         declare_loss_usage(stdout);
@@ -212,12 +308,15 @@ int cmd_declare_loss(struct cli *cli, int argc, char **argv)
         }
         if (optind != argc)
                 return cli_unexpected("declare-loss", optind);
-        if (!reason || !*reason || strlen(reason) > REASON_MAX)
+        /* The reason is printed by every verdict from then on: no terminal escapes in it. */
+        if (!loss_text_ok(reason))
                 return cli_usage_error("declare-loss",
-                                       "--reason is required: what happened, in 1 to %d "
-                                       "characters",
-                                       REASON_MAX);
-        r = cli_config(cli);
+                                       "--reason is required: what happened, in 1 to %d bytes "
+                                       "of UTF-8 text without control characters",
+                                       LOSS_REASON_MAX);
+        r = copy_path ? hash_file(copy_path, copy) : CLI_EXIT_OK;
+        if (r == CLI_EXIT_OK)
+                r = cli_config(cli);
         if (r == CLI_EXIT_OK)
                 r = cli_check_owner(cli);
         if (r == CLI_EXIT_OK)
@@ -225,26 +324,25 @@ int cmd_declare_loss(struct cli *cli, int argc, char **argv)
         if (r != CLI_EXIT_OK)
                 return r;
         local_who(who, sizeof(who));
-        r = evidence_declare_loss(s, wallclock_ms(), who, reason, &rep, &declared);
+        r = evidence_declare_loss(s, wallclock_ms(), who, reason, copy_path ? copy : NULL, &rep,
+                                  &declared);
         if (r == -EBADMSG) {
                 log_error("the incident log has problems a declaration of lost rows cannot "
                           "cover, so nothing is declared: %s (firegate verify-log)",
-                          rep.problem);
+                          rep.undeclarable);
                 r = CLI_EXIT_REFUSED;
         } else if (r < 0) {
                 r = CLI_EXIT_FAILURE;
-        } else if (!declared) {
+        } else if (!declared.audit_id) {
                 printf("nothing to declare: %s\n",
                        rep.lost ? "every row missing is declared lost already"
                                 : "no row is missing from the incident log");
                 r = CLI_EXIT_OK;
-        } else if (chain_verify(store_db(s), NULL, &rep) < 0) {
-                r = CLI_EXIT_FAILURE;
         } else {
-                printf("declared %lld row%s lost; verify-log now reports %s\n", declared,
-                       declared == 1 ? "" : "s", rep.loss);
+                print_declared(&declared, &rep, copy_path ? copy : NULL);
                 r = CLI_EXIT_OK;
         }
+        chain_report_clear(&rep);
         store_free(s);
         return r;
 }
@@ -337,7 +435,7 @@ int cmd_export(struct cli *cli, int argc, char **argv)
         bool with_losses = false;
         struct crypto_key *key = NULL;
         struct store *s = NULL;
-        struct chain_report rep;
+        struct chain_report rep = {0};
         char *path = NULL, *text = NULL;
         int64_t from = 0, to = 0;
         json_t *doc = NULL;
@@ -370,7 +468,10 @@ int cmd_export(struct cli *cli, int argc, char **argv)
                                "The log must verify first (firegate verify-log). One with rows\n"
                                "declared lost (firegate declare-loss) is exported only with\n"
                                "--with-losses: what remains, with the losses stated in the "
-                               "file.\n");
+                               "file.\n\n"
+                               "Exit status: 0 written, 3 refused (the log does not verify, or\n"
+                               "it has rows declared lost and --with-losses is not given), 1\n"
+                               "the store, the key or the file failed.\n");
                         return CLI_EXIT_OK;
                 default:
                         return cli_usage_error("export", "unknown option or missing argument");
@@ -404,6 +505,15 @@ int cmd_export(struct cli *cli, int argc, char **argv)
                 r = cli_open_store(cli, STORE_READ_ONLY, &s);
         if (r != CLI_EXIT_OK)
                 goto out;
+        /* The verdict and the rows exported come from one snapshot, so that the losses the
+         * file states are the ones just verified, and no row written in between goes out
+         * unchecked. */
+        if (sqlite3_exec(store_db(s), "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+                log_error("%s: cannot read the store: %s", store_path(s),
+                          sqlite3_errmsg(store_db(s)));
+                r = CLI_EXIT_FAILURE;
+                goto out;
+        }
         /* Signing a log that does not verify would lend it the gateway's word. */
         if (chain_verify(store_db(s), NULL, &rep) < 0) {
                 r = CLI_EXIT_FAILURE;
@@ -423,7 +533,8 @@ int cmd_export(struct cli *cli, int argc, char **argv)
                 r = CLI_EXIT_REFUSED;
                 goto out;
         }
-        if (evidence_export(s, key, cli->config->gateway_id, from, to, wallclock_ms(), &doc) < 0) {
+        if (evidence_export(s, &rep, key, cli->config->gateway_id, from, to, wallclock_ms(), &doc) <
+            0) {
                 r = CLI_EXIT_FAILURE;
                 goto out;
         }
@@ -437,6 +548,7 @@ int cmd_export(struct cli *cli, int argc, char **argv)
                json_array_size(json_object_get(doc, "incidents")), argv[optind], crypto_key_id(key),
                rep.lost ? "; the file states the log's losses: " : "", rep.lost ? rep.loss : "");
 out:
+        chain_report_clear(&rep);
         free(text);
         json_decref(doc);
         store_free(s);

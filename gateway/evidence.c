@@ -17,6 +17,7 @@
 
 #include "chain.h"
 #include "log.h"
+#include "loss.h"
 
 /* @s, or @fallback when it is NULL (a member missing from the file). */
 static const char * or (const char *s, const char *fallback)
@@ -103,10 +104,26 @@ static bool names_seq(const json_t *entries, long long seq)
         return false;
 }
 
+/* Whether @rep declares entry @seq lost (its lost rows are in chain order). */
+static bool declared_lost(const struct chain_report *rep, long long seq)
+{
+        size_t lo = 0, hi = (size_t)rep->lost;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (rep->lost_rows[mid].seq < seq)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < (size_t)rep->lost && rep->lost_rows[lo].seq == seq;
+}
+
 /* Widens [*lo, *hi] to the chain entries of the rows of @table in @rows, and takes out of
- * @rows those whose entries @lost names: a row declared lost is not evidence, whatever is in
- * its place now. */
-static int cover(struct store *s, const char *table, json_t *rows, const json_t *lost,
+ * @rows those whose entries @rep declares lost: a row declared lost is not evidence, whatever
+ * is in its place now. */
+static int cover(struct store *s, const char *table, json_t *rows, const struct chain_report *rep,
                  long long *lo, long long *hi)
 {
         sqlite3_stmt *st = NULL;
@@ -131,7 +148,7 @@ static int cover(struct store *s, const char *table, json_t *rows, const json_t 
                         break;
                 }
                 seq = sqlite3_column_int64(st, 0);
-                if (names_seq(lost, seq)) {
+                if (declared_lost(rep, seq)) {
                         json_array_remove(rows, i);
                         continue;
                 }
@@ -186,57 +203,51 @@ static int chain_segment(struct store *s, long long lo, long long hi, json_t **o
         return 0;
 }
 
-struct lost_rows {
-        json_t *entries, *ids; /* the entries declared lost; the declarations' audit ids */
-};
-
-static int add_lost(const struct chain_lost *m, void *ctx)
+/* The losses @rep lists, {"entries": [...], "declarations": [audit rows]}, or NULL in *@out
+ * when it lists none. */
+static int losses_json(struct store *s, const struct chain_report *rep, json_t **out)
 {
-        struct lost_rows *l = ctx;
-        size_t n = json_array_size(l->ids);
-
-        if (json_array_append_new(l->entries,
-                                  json_pack("{s:I, s:s, s:I, s:I}", "seq", (json_int_t)m->seq,
-                                            "tbl", m->tbl, "row_id", (json_int_t)m->row_id,
-                                            "declaration", (json_int_t)m->declaration)) < 0)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                if (json_integer_value(json_array_get(l->ids, i)) == m->declaration)
-                        return 0;
-        return json_array_append_new(l->ids, json_integer(m->declaration)) < 0 ? -ENOMEM : 0;
-}
-
-/* The log's declared losses, {"entries": [...], "declarations": [audit rows]}, or NULL in
- * *@out when it has none. */
-static int losses_json(struct store *s, json_t **out)
-{
-        struct lost_rows l = {json_array(), json_array()};
-        json_t *decls = json_array(), *one = NULL, *id;
-        size_t i;
-        int r = l.entries && l.ids && decls ? 0 : -ENOMEM;
+        json_t *entries = json_array(), *decls = json_array(), *one = NULL;
+        int r = entries && decls ? 0 : -ENOMEM;
 
         *out = NULL;
-        if (r == 0)
-                r = chain_declared(store_db(s), add_lost, &l);
-        if (r == -ENOMEM)
-                log_error("exporting the incident log: out of memory");
-        json_array_foreach(l.ids, i, id)
-        {
-                if (r < 0)
+        for (long long i = 0; r == 0 && i < rep->lost; i++) {
+                const struct chain_lost *l = &rep->lost_rows[i];
+                bool seen = false;
+
+                if (json_array_append_new(entries,
+                                          json_pack("{s:I, s:s, s:I, s:I, s:s}", "seq",
+                                                    (json_int_t)l->seq, "tbl", l->tbl, "row_id",
+                                                    (json_int_t)l->row_id, "declaration",
+                                                    (json_int_t)l->declaration, "state",
+                                                    l->damaged ? "damaged" : "missing")) < 0) {
+                        r = -ENOMEM;
                         break;
-                r = rows_json(s, "SELECT * FROM audit WHERE id = ?1", json_integer_value(id), 0,
-                              &one);
+                }
+                for (long long k = 0; k < i && !seen; k++)
+                        seen = rep->lost_rows[k].declaration == l->declaration;
+                if (seen)
+                        continue;
+                r = rows_json(s, "SELECT * FROM audit WHERE id = ?1", l->declaration, 0, &one);
+                if (r == 0 && json_array_size(one) != 1) {
+                        log_error("exporting the incident log: declaration audit #%lld is gone",
+                                  l->declaration);
+                        r = -EIO;
+                }
                 if (r == 0 && json_array_extend(decls, one) < 0)
                         r = -ENOMEM;
                 json_decref(one);
+                one = NULL;
         }
-        if (r == 0 && json_array_size(l.entries))
-                *out = json_pack("{s:O, s:O}", "entries", l.entries, "declarations", decls);
-        if (r == 0 && json_array_size(l.entries) && !*out)
-                r = -ENOMEM;
+        if (r == 0 && json_array_size(entries)) {
+                *out = json_pack("{s:O, s:O}", "entries", entries, "declarations", decls);
+                if (!*out)
+                        r = -ENOMEM;
+        }
+        if (r == -ENOMEM)
+                log_error("exporting the incident log: out of memory");
         json_decref(decls);
-        json_decref(l.ids);
-        json_decref(l.entries);
+        json_decref(entries);
         return r;
 }
 
@@ -259,12 +270,11 @@ static char *signed_message(const json_t *doc, size_t *len)
         return msg;
 }
 
-int evidence_export(struct store *s, const struct crypto_key *key, const char *gateway,
-                    int64_t from, int64_t to, int64_t now, json_t **out)
+int evidence_export(struct store *s, const struct chain_report *rep, const struct crypto_key *key,
+                    const char *gateway, int64_t from, int64_t to, int64_t now, json_t **out)
 {
         json_t *doc = NULL, *incidents = NULL, *engine = NULL, *commands = NULL, *audit = NULL,
                *seg = NULL, *losses = NULL, *inc;
-        const json_t *lost;
         long long lo = 0, hi = 0;
         uint8_t sig[CRYPTO_ED25519_SIG];
         char sig64[128], *msg = NULL;
@@ -272,8 +282,9 @@ int evidence_export(struct store *s, const struct crypto_key *key, const char *g
         int r;
 
         *out = NULL;
-        r = losses_json(s, &losses);
-        lost = json_object_get(losses, "entries");
+        if (!rep->ok)
+                return -EBADMSG;
+        r = losses_json(s, rep, &losses);
         if (r == 0)
                 r = rows_json(s,
                               "SELECT * FROM incident WHERE first_at < ?2 AND coalesce(closed_at, "
@@ -298,16 +309,16 @@ int evidence_export(struct store *s, const struct crypto_key *key, const char *g
                 r = rows_json(s, "SELECT * FROM incident_event WHERE incident = ?1 ORDER BY id",
                               json_integer_value(json_object_get(inc, "id")), 0, &events);
                 if (r == 0)
-                        r = cover(s, "incident_event", events, lost, &lo, &hi);
+                        r = cover(s, "incident_event", events, rep, &lo, &hi);
                 if (events)
                         json_object_set_new(inc, "events", events);
         }
         if (r == 0)
-                r = cover(s, "engine_event", engine, lost, &lo, &hi);
+                r = cover(s, "engine_event", engine, rep, &lo, &hi);
         if (r == 0)
-                r = cover(s, "command", commands, lost, &lo, &hi);
+                r = cover(s, "command", commands, rep, &lo, &hi);
         if (r == 0)
-                r = cover(s, "audit", audit, lost, &lo, &hi);
+                r = cover(s, "audit", audit, rep, &lo, &hi);
         if (r == 0)
                 r = chain_segment(s, lo, hi, &seg);
         if (r < 0)
@@ -452,124 +463,203 @@ static int bind_json(sqlite3_stmt *st, int i, const json_t *v)
         return SQLITE_MISMATCH;
 }
 
-/* Whether the declaration @d (an audit row) declares entry @seq lost. */
-static bool declares(const json_t *d, long long seq)
-{
-        json_t *params, *range;
-        bool found = false;
-        size_t i;
+/* The declarations of a version 2 export, parsed as the gateway reads them (loss.h). */
+struct declarations {
+        const json_t *rows;
+        struct loss_params **params; /* one per row */
+};
 
-        if (strcmp(or (json_string_value(json_object_get(d, "action")), ""),
-                   CHAIN_DECLARATION_ACTION) != 0 ||
-            strcmp(or (json_string_value(json_object_get(d, "result")), ""),
-                   CHAIN_DECLARATION_RESULT) != 0)
-                return false;
-        params = json_loads(or (json_string_value(json_object_get(d, "params")), ""), 0, NULL);
-        json_array_foreach(json_object_get(params, "lost"), i, range)
-        {
-                if (json_integer_value(json_array_get(range, 0)) <= seq &&
-                    seq <= json_integer_value(json_array_get(range, 1)))
-                        found = true;
-        }
-        json_decref(params);
-        return found;
+static void declarations_free(struct declarations *d)
+{
+        for (size_t i = 0; d->params && i < json_array_size(d->rows); i++)
+                loss_params_free(d->params[i]);
+        free(d->params);
 }
 
-/* The declaration with audit id @id among @decls, or NULL. */
-static const json_t *declaration(const json_t *decls, long long id)
+static int read_declarations(struct checker *c, struct declarations *d)
+{
+        char why[256];
+        size_t i;
+        json_t *row;
+        int r;
+
+        d->params = calloc(json_array_size(d->rows) + 1, sizeof(*d->params));
+        if (!d->params)
+                return -ENOMEM;
+        json_array_foreach(d->rows, i, row)
+        {
+                long long id = json_integer_value(json_object_get(row, "id"));
+
+                if (!json_is_integer(json_object_get(row, "id")) ||
+                    strcmp(or (json_string_value(json_object_get(row, "action")), ""),
+                           LOSS_ACTION) != 0 ||
+                    strcmp(or (json_string_value(json_object_get(row, "result")), ""),
+                           LOSS_RESULT) != 0)
+                        return fail(c,
+                                    "the export's losses name a declaration that is none "
+                                    "(their declaration %zu)",
+                                    i + 1);
+                r = loss_params_parse(json_string_value(json_object_get(row, "params")), 0,
+                                      &d->params[i], why, sizeof(why));
+                if (r == -EBADMSG)
+                        return fail(c, "the export's declaration audit #%lld is malformed: %s", id,
+                                    why);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The state (loss_params_state()) in which declaration audit #@id of @d declares entry @seq. */
+static int declared_state(const struct declarations *d, long long id, long long seq)
 {
         size_t i;
+        json_t *row;
+
+        json_array_foreach(d->rows, i, row)
+        {
+                if (json_integer_value(json_object_get(row, "id")) == id)
+                        return loss_params_state(d->params[i], seq, NULL);
+        }
+        return 0;
+}
+
+/* Appends printf-style to @buf of @size, which holds @*o bytes; stops quietly when full. */
+static void add(char *buf, size_t size, size_t *o, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static void add(char *buf, size_t size, size_t *o, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        if (*o >= size)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(buf + *o, size - *o, fmt, ap);
+        va_end(ap);
+        *o = n < 0 ? size : *o + (size_t)n;
+}
+
+/* @sum's losses for people: how many, which inside the segment (@in_seg, @n of them), and
+ * every declaration (@decls) with when, by whom and why. */
+static void describe_losses(struct evidence_summary *sum, const json_t *decls,
+                            const struct chain_lost *in_seg, size_t n)
+{
+        char rows[800], who[200], reason[4 * LOSS_REASON_MAX / 3], when[32];
+        size_t o = 0, size = sizeof(sum->loss), i;
         json_t *d;
 
+        add(sum->loss, size, &o,
+            "%lld row%s of the log declared lost, %zu inside this export's "
+            "chain segment",
+            sum->lost, sum->lost == 1 ? "" : "s", n);
+        if (n) {
+                loss_describe_rows(in_seg, n, rows, sizeof(rows));
+                add(sum->loss, size, &o, " (%s)", rows);
+        }
         json_array_foreach(decls, i, d)
         {
-                if (json_is_integer(json_object_get(d, "id")) &&
-                    json_integer_value(json_object_get(d, "id")) == id)
-                        return d;
+                time_t t = (time_t)(json_integer_value(json_object_get(d, "at")) / 1000);
+                json_t *params = json_loads(
+                        or (json_string_value(json_object_get(d, "params")), ""), 0, NULL);
+                struct tm tm;
+
+                if (!gmtime_r(&t, &tm) ||
+                    !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm))
+                        snprintf(when, sizeof(when), "?");
+                add(sum->loss, size, &o, "; declared on %s by %s (audit #%lld): %s", when,
+                    loss_printable(json_string_value(json_object_get(d, "who")), who, sizeof(who)),
+                    (long long)json_integer_value(json_object_get(d, "id")),
+                    loss_printable(json_string_value(json_object_get(params, "reason")), reason,
+                                   sizeof(reason)));
+                json_decref(params);
         }
-        return NULL;
+        if (o >= size)
+                memcpy(sum->loss + size - 4, "...", 4);
 }
 
-/* @sum's losses for people: how many, where, and the first declaration (@decls). */
-static void describe_losses(struct evidence_summary *sum, const json_t *decls, long long lo,
-                            long long hi)
+/* One loss of a version 2 export, @e (the @i-th): declared, in the state it says, by one of
+ * the file's declarations, and where it falls inside the segment, the segment's entry there. */
+static int check_loss(struct checker *c, const struct declarations *d, const json_t *e, size_t i,
+                      long long after, struct evidence_summary *sum, struct chain_lost *l)
 {
-        const json_t *first = json_array_get(decls, 0);
-        time_t t = (time_t)(json_integer_value(json_object_get(first, "at")) / 1000);
-        json_t *params =
-                json_loads(or (json_string_value(json_object_get(first, "params")), ""), 0, NULL);
-        char when[32] = "?", where[128];
-        struct tm tm;
+        const char *tbl = json_string_value(json_object_get(e, "tbl")),
+                   *state = json_string_value(json_object_get(e, "state"));
+        const json_t *in_seg;
+        int declared;
 
-        if (gmtime_r(&t, &tm))
-                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-        if (sum->lost_in_segment)
-                snprintf(where, sizeof(where),
-                         "%lld inside this export's chain segment (entries %lld to %lld)",
-                         sum->lost_in_segment, lo, hi);
-        else
-                snprintf(where, sizeof(where), "none inside this export's chain segment");
-        snprintf(sum->loss, sizeof(sum->loss),
-                 "%lld row%s of the log declared lost, %s; declared on %s by %s (audit #%lld): "
-                 "%s%s",
-                 sum->lost, sum->lost == 1 ? "" : "s", where, when,
-                 or (json_string_value(json_object_get(first, "who")), "?"),
-                 (long long)json_integer_value(json_object_get(first, "id")),
-                 or (json_string_value(json_object_get(params, "reason")), "no reason given"),
-                 json_array_size(decls) > 1 ? "; and in more declarations" : "");
-        json_decref(params);
+        l->seq = json_integer_value(json_object_get(e, "seq"));
+        l->row_id = json_integer_value(json_object_get(e, "row_id"));
+        if (!json_is_integer(json_object_get(e, "seq")) || l->seq <= after || !tbl ||
+            !chain_columns(tbl) || !json_is_integer(json_object_get(e, "row_id")) || !state ||
+            (strcmp(state, "missing") != 0 && strcmp(state, "damaged") != 0))
+                return fail(c, "the export's losses are malformed (their entry %zu)", i + 1);
+        snprintf(l->tbl, sizeof(l->tbl), "%s", tbl);
+        l->damaged = strcmp(state, "damaged") == 0;
+        l->declaration = json_integer_value(json_object_get(e, "declaration"));
+        declared = declared_state(d, l->declaration, l->seq);
+        if (!declared)
+                return fail(c,
+                            "the losses name chain entry %lld, which none of their "
+                            "declarations declares lost",
+                            l->seq);
+        if (declared != (l->damaged ? 2 : 1))
+                return fail(c,
+                            "the losses say chain entry %lld is %s, which its declaration does "
+                            "not",
+                            l->seq, state);
+        sum->lost++;
+        if (!sum->entries || l->seq < sum->first_seq || l->seq > sum->last_seq)
+                return 0;
+        /* The segment's entries follow one another, seq after seq. */
+        in_seg = json_array_get(c->entries, (size_t)(l->seq - sum->first_seq));
+        if (strcmp(or (json_string_value(json_object_get(in_seg, "tbl")), ""), tbl) != 0 ||
+            json_integer_value(json_object_get(in_seg, "row_id")) != l->row_id)
+                return fail(c,
+                            "the losses name chain entry %lld as %s #%lld, which the chain "
+                            "segment does not",
+                            l->seq, tbl, l->row_id);
+        return 1;
 }
 
-/* The losses of a version 2 export: each entry declared lost by a declaration of the file, and
- * where it falls inside the segment, the segment's entry there. */
+/* The losses of a version 2 export, each checked by check_loss(). */
 static int check_losses(struct checker *c, const json_t *doc, struct evidence_summary *sum)
 {
-        const json_t *losses = json_object_get(doc, "losses"), *decls;
-        long long lo = 0, hi = 0;
+        const json_t *losses = json_object_get(doc, "losses");
+        struct declarations d = {.rows = json_object_get(losses, "declarations")};
+        struct chain_lost *in_seg = NULL;
+        long long after = 0;
         size_t i;
         json_t *e;
+        int r = 0;
 
         if (json_integer_value(json_object_get(doc, "version")) == 1)
                 return losses ? fail(c, "a version 1 export states no losses") : 0;
         c->lost = json_object_get(losses, "entries");
-        decls = json_object_get(losses, "declarations");
-        if (!json_is_array(c->lost) || !json_array_size(c->lost) || !json_is_array(decls))
+        if (!json_is_array(c->lost) || !json_array_size(c->lost) || !json_is_array(d.rows) ||
+            !json_array_size(d.rows))
                 return fail(c, "the export's losses are malformed");
+        in_seg = calloc(json_array_size(c->lost), sizeof(*in_seg));
+        if (!in_seg)
+                return -ENOMEM;
+        r = read_declarations(c, &d);
         json_array_foreach(c->lost, i, e)
         {
-                long long seq = json_integer_value(json_object_get(e, "seq")),
-                          row = json_integer_value(json_object_get(e, "row_id"));
-                const char *tbl = json_string_value(json_object_get(e, "tbl"));
-                const json_t *in_seg;
-
-                if (!json_is_integer(json_object_get(e, "seq")) || !tbl || !chain_columns(tbl) ||
-                    !json_is_integer(json_object_get(e, "row_id")))
-                        return fail(c, "the export's losses are malformed (their entry %zu)", i);
-                if (!declares(declaration(decls,
-                                          json_integer_value(json_object_get(e, "declaration"))),
-                              seq))
-                        return fail(c,
-                                    "the losses name chain entry %lld, which none of their "
-                                    "declarations declares lost",
-                                    seq);
-                sum->lost++;
-                if (!sum->entries || seq < sum->first_seq || seq > sum->last_seq)
-                        continue;
-                /* The segment's entries follow one another, seq after seq. */
-                in_seg = json_array_get(c->entries, (size_t)(seq - sum->first_seq));
-                if (strcmp(or (json_string_value(json_object_get(in_seg, "tbl")), ""), tbl) != 0 ||
-                    json_integer_value(json_object_get(in_seg, "row_id")) != row)
-                        return fail(c,
-                                    "the losses name chain entry %lld as %s #%lld, which the "
-                                    "chain segment does not",
-                                    seq, tbl, row);
-                if (!sum->lost_in_segment++ || seq < lo)
-                        lo = seq;
-                if (seq > hi)
-                        hi = seq;
+                if (r < 0)
+                        break;
+                r = check_loss(c, &d, e, i, after, sum, &in_seg[sum->lost_in_segment]);
+                after = in_seg[sum->lost_in_segment].seq;
+                if (r > 0)
+                        sum->lost_in_segment++;
         }
-        describe_losses(sum, decls, lo, hi);
-        return 0;
+        if (r >= 0) {
+                describe_losses(sum, d.rows, in_seg, (size_t)sum->lost_in_segment);
+                r = 0;
+        }
+        declarations_free(&d);
+        free(in_seg);
+        return r;
 }
 
 /* Every row of @rows (of chained @table) is the one its chain entry was made from. */
@@ -726,82 +816,57 @@ int evidence_audit(struct store *s, int64_t at, const char *who, const char *ori
 
 /* --- declaring losses --- */
 
-struct undeclared {
-        json_t *ranges; /* [[first seq, last seq], ...] of the entries to declare lost */
-        long long missing, damaged, lo, hi;
-};
-
-static int add_range(struct undeclared *u)
-{
-        return json_array_append_new(u->ranges,
-                                     json_pack("[I, I]", (json_int_t)u->lo, (json_int_t)u->hi)) < 0
-                       ? -ENOMEM
-                       : 0;
-}
-
-static int add_undeclared(const struct chain_lost *l, void *ctx)
-{
-        struct undeclared *u = ctx;
-        int r = 0;
-
-        if (u->missing + u->damaged && l->seq == u->hi + 1) {
-                u->hi = l->seq;
-        } else {
-                if (u->missing + u->damaged)
-                        r = add_range(u);
-                u->lo = u->hi = l->seq;
-        }
-        if (l->damaged)
-                u->damaged++;
-        else
-                u->missing++;
-        return r;
-}
-
 int evidence_declare_loss(struct store *s, int64_t at, const char *who, const char *reason,
-                          struct chain_report *rep, long long *declared)
+                          const char *copy_sha256, struct chain_report *rep,
+                          struct evidence_declared *out)
 {
-        struct undeclared u = {.ranges = json_array()};
         char *params = NULL;
         int r;
 
-        *declared = 0;
-        if (!u.ranges)
-                return -ENOMEM;
+        *out = (struct evidence_declared){0};
+        *rep = (struct chain_report){0};
+        if (!loss_text_ok(reason) ||
+            (copy_sha256 && (strlen(copy_sha256) != 2 * CRYPTO_SHA256_LEN ||
+                             copy_sha256[strspn(copy_sha256, "0123456789abcdef")] != '\0')))
+                return -EINVAL;
+        /* What is declared is what this verdict found, and nothing is written in between. */
+        r = store_begin(s);
+        if (r < 0)
+                return r;
         r = chain_verify(store_db(s), NULL, rep);
         if (r < 0)
                 goto out;
         /* What damage and a salvage leave are rows missing, or partly overwritten, in their
-         * places of an intact chain; a row without an entry or a broken link is something
-         * else, and a declaration does not cover it. */
+         * places of an intact chain; anything else is not covered (chain.h: broken). */
         if (rep->broken) {
                 r = -EBADMSG;
                 goto out;
         }
         if (!rep->unmatched)
                 goto out;
-        r = chain_unmatched(store_db(s), add_undeclared, &u);
-        if (r == 0 && u.missing + u.damaged)
-                r = add_range(&u);
-        if (r == 0) {
-                json_t *p = json_pack("{s:O, s:I, s:I, s:s}", "lost", u.ranges, "missing",
-                                      (json_int_t)u.missing, "damaged", (json_int_t)u.damaged,
-                                      "reason", reason);
-
-                params = p ? json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-                json_decref(p);
-                if (!params)
-                        r = -ENOMEM;
-        }
-        if (r == -ENOMEM)
+        params = loss_params_new(rep->unmatched_rows, (size_t)rep->unmatched, reason, copy_sha256);
+        if (!params) {
                 log_error("declaring lost rows: out of memory");
-        if (r == 0)
-                r = evidence_audit(s, at, who, "local", CHAIN_DECLARATION_ACTION, params,
-                                   CHAIN_DECLARATION_RESULT);
-        if (r == 0)
-                *declared = u.missing + u.damaged;
+                r = -ENOMEM;
+                goto out;
+        }
+        r = evidence_audit(s, at, who, "local", LOSS_ACTION, params, LOSS_RESULT);
+        if (r == 0) {
+                out->audit_id = sqlite3_last_insert_rowid(store_db(s));
+                r = store_commit(s);
+        }
+        if (r < 0) {
+                out->audit_id = 0;
+                goto out;
+        }
+        for (long long i = 0; i < rep->unmatched; i++) {
+                if (rep->unmatched_rows[i].damaged)
+                        out->damaged++;
+                else
+                        out->missing++;
+        }
 out:
+        store_rollback(s);
         free(params);
-        json_decref(u.ranges);
         return r;
 }

@@ -8,9 +8,9 @@
  * (chain.h) that covers them: so a checker proves both that the file is what the gateway
  * signed and that each row is the one the gateway chained when it wrote it.
  *
- * A log with rows declared lost (chain.h) exports as version 2: the same, with "losses", every
- * entry of the log whose row is declared lost and the declarations, so that a checker sees the
- * gap; a checker of version 1 refuses such a file rather than call it whole.
+ * A log with rows declared lost (loss.h) exports as version 2: the same, with "losses", every
+ * entry of the log whose row is declared lost, its state, and the declarations, so that a
+ * checker sees the gap; a checker of version 1 refuses such a file rather than call it whole.
  */
 #ifndef FIREGATE_EVIDENCE_H
 #define FIREGATE_EVIDENCE_H
@@ -26,11 +26,13 @@
 #define EVIDENCE_SIGNING_PREFIX "firegate-evidence-v1\n"
 
 /* Builds the export of the incidents open at some time in [@from, @to) and of the other rows
- * written in it, made at @now and signed with @key (which needs its private part), with the
- * log's declared losses if it has any (the caller decides whether a log that is not whole is
- * exported: chain_verify()). Returns 0 with *@out, or a negative errno (said). */
-int evidence_export(struct store *s, const struct crypto_key *key, const char *gateway,
-                    int64_t from, int64_t to, int64_t now, json_t **out);
+ * written in it, made at @now and signed with @key (which needs its private part). @rep is
+ * chain_verify()'s verdict on @s, in the same read transaction: the log must verify (else
+ * -EBADMSG, not said: the caller has the verdict), and the entries it lists as declared lost are
+ * the losses the export states (version 2) and leaves out. Returns 0 with *@out, or a negative
+ * errno (said). */
+int evidence_export(struct store *s, const struct chain_report *rep, const struct crypto_key *key,
+                    const char *gateway, int64_t from, int64_t to, int64_t now, json_t **out);
 
 /* What a good export holds. */
 struct evidence_summary {
@@ -39,7 +41,7 @@ struct evidence_summary {
         char head[2 * CRYPTO_SHA256_LEN + 1];
         long long lost;            /* entries of the log whose rows are declared lost */
         long long lost_in_segment; /* those inside the export's segment */
-        char loss[512];            /* for people: where, declared when, by whom, why */
+        char loss[2048];           /* for people: where, declared when, by whom, why */
 };
 
 /* Checks @doc: the signature by @key over its canonical form, every row against its chain
@@ -49,14 +51,24 @@ struct evidence_summary {
 int evidence_verify(const json_t *doc, const struct crypto_key *key, struct evidence_summary *sum,
                     char *why, size_t why_len);
 
-/* Declares lost, after a salvage (docs/store.md), every row missing from the log that no
- * declaration covers yet: verifies the log into @rep, and if its only problems are missing
- * rows, records a declaration of them (chain.h) by @who at @at, with @reason. Sets *@declared to
- * the rows declared (0: nothing was missing). Returns 0, -EBADMSG when the log has problems a
- * declaration cannot cover (the first in @rep->problem, nothing written), or a negative errno
- * (said). */
+/* What evidence_declare_loss() declared. */
+struct evidence_declared {
+        long long audit_id; /* the declaration's audit row; 0 when nothing was declared */
+        long long missing;  /* entries declared missing */
+        long long damaged;  /* entries declared damaged */
+};
+
+/* Declares lost, after a salvage (docs/store.md), every entry whose row is missing or changed
+ * and that no declaration covers yet (loss.h), by @who at @at, with @reason and, when not NULL,
+ * @copy_sha256 (the kept damaged store file's SHA-256, 64 lowercase hex digits). Verifying,
+ * deciding and writing are one transaction. @rep is the verdict before the declaration; its
+ * unmatched rows are what was declared (free its lists with chain_report_clear()). Returns 0
+ * (@out->audit_id 0: nothing to declare), -EBADMSG when the log has a problem a declaration
+ * cannot cover (the first in @rep->undeclarable; nothing written), -EINVAL when @reason is not
+ * loss_text_ok() or @copy_sha256 is no SHA-256 (not said), or a negative errno (said). */
 int evidence_declare_loss(struct store *s, int64_t at, const char *who, const char *reason,
-                          struct chain_report *rep, long long *declared);
+                          const char *copy_sha256, struct chain_report *rep,
+                          struct evidence_declared *out);
 
 /* Records a look at the log in the audit table (chained): @who, from @origin ("local",
  * "platform", "desk"), @action ("incidents", "incident-show", "report", "export", "query",

@@ -7,15 +7,21 @@
  * the version it had; a database from a newer firegate is never touched, since an older binary
  * cannot know what its tables mean. synchronous=FULL in WAL mode makes every commit durable
  * (the WAL is fsynced at each commit), which is what "an alarm exists once it is committed"
- * needs; docs/store.md says what that costs.
+ * needs; docs/store.md says what that costs. A new store is built beside its path and put
+ * there whole, schema and header, so a file at the path that is shorter than a header is
+ * always damage, never a creation cut short.
  */
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "chain.h"
 #include "log.h"
@@ -220,6 +226,133 @@ static int store_setup(struct store *s, enum store_mode mode)
         return store_exec(s, "PRAGMA synchronous = FULL", "setting synchronous");
 }
 
+/* Removes what an interrupted creation of @name may have left: the file and its journals. */
+static int remove_stale(const char *name)
+{
+        static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+        char stale[4096];
+
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+                snprintf(stale, sizeof(stale), "%s%s", name, suffixes[i]);
+                if (unlink(stale) < 0 && errno != ENOENT) {
+                        int r = -errno;
+
+                        log_error("%s: cannot remove what an interrupted creation left: %s", stale,
+                                  strerror(-r));
+                        return r;
+                }
+        }
+        return 0;
+}
+
+/* Builds a new store in @tmp->path: the schema, then WAL mode (which writes the header even
+ * with nothing to migrate), then a close, which checkpoints the WAL into the file and removes
+ * it, and an fsync. */
+static int store_build(struct store *tmp, const struct store_migration *migs, size_t n_migs)
+{
+        char wal[4096];
+        int fd, r;
+
+        if (sqlite3_open_v2(tmp->path, &tmp->db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
+                            NULL) != SQLITE_OK)
+                return tmp->db ? store_error(tmp, "creating the store") : -ENOMEM;
+        sqlite3_extended_result_codes(tmp->db, 1);
+        r = store_exec(tmp, "PRAGMA synchronous = FULL", "setting synchronous");
+        if (r == 0 && n_migs)
+                r = store_migrate(tmp, migs, n_migs, 0);
+        if (r == 0)
+                r = store_exec(tmp, "PRAGMA journal_mode = WAL", "switching to WAL");
+        if (r < 0)
+                return r;
+        if (sqlite3_close(tmp->db) != SQLITE_OK)
+                return store_error(tmp, "closing the new store");
+        tmp->db = NULL;
+        snprintf(wal, sizeof(wal), "%s-wal", tmp->path);
+        if (access(wal, F_OK) == 0) {
+                log_error("%s: the new store's WAL was not checkpointed", tmp->path);
+                return -EIO;
+        }
+        fd = open(tmp->path, O_RDONLY | O_CLOEXEC);
+        r = fd < 0 || fsync(fd) < 0 ? -errno : 0;
+        if (fd >= 0)
+                close(fd);
+        if (r < 0)
+                log_error("%s: cannot sync the new store: %s", tmp->path, strerror(-r));
+        return r;
+}
+
+/* Puts @from in place as @to only if there is no @to: an existing store is never replaced.
+ * Returns 0, -EEXIST, or the negative errno (said). */
+static int store_put_in_place(const char *from, const char *to)
+{
+        int r = 0;
+
+        if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+                return 0;
+        /* File systems without RENAME_NOREPLACE: a hard link fails the same way on an
+         * existing name. */
+        if (errno == EINVAL || errno == ENOSYS) {
+                if (link(from, to) == 0)
+                        return unlink(from) < 0 ? -errno : 0;
+        }
+        r = -errno;
+        if (r != -EEXIST)
+                log_error("%s: cannot put the new store in place: %s", to, strerror(-r));
+        return r;
+}
+
+/* Creates the store @path with every migration, atomically: it is built as @path.new (what an
+ * interrupted creation left there is removed first) and renamed into place whole, under a lock
+ * on the directory so that two creators do not build into each other's file. Returns 0 (also
+ * when another process created @path meanwhile) or a negative errno (said). */
+static int store_create(const char *path, const struct store_migration *migs, size_t n_migs)
+{
+        struct store tmp = {0};
+        struct stat st;
+        char *dir = strdup(path);
+        int dfd = -1, r;
+
+        if (!dir || asprintf(&tmp.path, "%s.new", path) < 0) {
+                tmp.path = NULL;
+                r = -ENOMEM;
+                goto out;
+        }
+        dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || flock(dfd, LOCK_EX) < 0) {
+                r = -errno;
+                log_error("%s: cannot create the store there: %s", path, strerror(-r));
+                goto out;
+        }
+        if (lstat(path, &st) == 0) {
+                r = 0; /* made by another process while this one waited for the lock */
+                goto out;
+        }
+        r = remove_stale(tmp.path);
+        if (r == 0)
+                r = store_build(&tmp, migs, n_migs);
+        if (r == 0)
+                r = store_put_in_place(tmp.path, path);
+        if (r == -EEXIST)
+                r = 0;
+        if (r == 0 && fsync(dfd) < 0) {
+                r = -errno;
+                log_error("%s: cannot sync its directory: %s", path, strerror(-r));
+        }
+out:
+        if (tmp.db)
+                sqlite3_close(tmp.db);
+        if (tmp.path && r < 0)
+                remove_stale(tmp.path);
+        else if (tmp.path)
+                unlink(tmp.path); /* still there when another process won the race */
+        if (dfd >= 0)
+                close(dfd); /* and the lock with it */
+        free(tmp.path);
+        free(dir);
+        return r;
+}
+
 int store_open_with(const char *path, enum store_mode mode, const struct store_migration *migs,
                     size_t n_migs, struct store **out)
 {
@@ -239,8 +372,8 @@ int store_open_with(const char *path, enum store_mode mode, const struct store_m
         }
         /* SQLite takes an empty file for an empty database, and a writer would give it a fresh
          * schema: a store emptied by a failing card or a bad copy would silently become a new
-         * install with no registry and no incident log. A store firegate creates is never
-         * empty once its first write is done (the switch to WAL writes the header). */
+         * install with no registry and no incident log. A store firegate creates appears at
+         * its path whole (store_create()), so a short file there is damage. */
         if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < STORE_HEADER_SIZE) {
                 snprintf(reason, sizeof(reason),
                          "%lld bytes long, shorter than an SQLite header: truncated or badly "
@@ -249,9 +382,12 @@ int store_open_with(const char *path, enum store_mode mode, const struct store_m
                 r = store_damaged(s, reason);
                 goto out_free;
         }
-        flags = (mode == STORE_READ_ONLY ? SQLITE_OPEN_READONLY
-                 : mode == STORE_APPEND  ? SQLITE_OPEN_READWRITE
-                                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+        if (mode == STORE_READ_WRITE && lstat(path, &st) < 0 && errno == ENOENT) {
+                r = store_create(path, migs, n_migs);
+                if (r < 0)
+                        goto out_free;
+        }
+        flags = (mode == STORE_READ_ONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
                 SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX;
         if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
                 r = s->db ? store_error(s, "opening") : -ENOMEM;

@@ -29,7 +29,8 @@ extern const struct store_migration store_migrations[];
 extern const size_t store_migration_count;
 
 enum store_mode {
-        STORE_READ_WRITE, /* creates the file where there is none, applies pending migrations */
+        STORE_READ_WRITE, /* creates the store where there is no file (built as PATH.new and
+                             renamed into place whole), applies pending migrations */
         STORE_READ_ONLY,  /* never writes; refuses a database that still needs migrations */
         STORE_APPEND,     /* writes a few rows into an existing, current database (an audit
                              row): no whole-file check, no migrations, no creating */
@@ -39,10 +40,12 @@ enum store_mode {
  * -EPROTO   the database was written by a newer firegate (its schema version is higher);
  * -ESTALE   read-only open of a database that needs migrations;
  * -EBADMSG  not an SQLite database (an existing file shorter than a database header, an empty
- *           one too, is one: never taken for a new store), or the integrity check failed;
+ *           one too, is one: never taken for a new store, since a new store appears at its path
+ *           only whole), or the integrity check failed;
  * -EIO      a migration failed (the database is left at its old version);
  * -ENOSPC   the disk is full (the database is left at its old version);
- * or the negative errno of the open. *@out is NULL on failure. */
+ * or the negative errno of the open, or of creating the store (which then leaves no file at
+ * @path). *@out is NULL on failure. */
 int store_open(const char *path, enum store_mode mode, struct store **out);
 
 /* As store_open() with an explicit migration list (tests use it to stage failures). */

@@ -5,8 +5,11 @@ call points are in fault on this machine, which has no GPIO chip; a reset and an
 acknowledgement through the control socket), then the record is attacked the way someone with
 the file would, with Debian's sqlite3 shell: a row changed, deleted, inserted, a chain entry
 removed, the whole chain rebuilt. `firegate verify-log` names each; a head taken before the
-rebuild is no longer in the chain."""
+rebuild is no longer in the chain. Rows declared lost (declare-loss): a declaration made after
+a head is named against it, a changed declaration fails and cannot be declared lost, a refusal
+names what no declaration can cover, a reason cannot carry terminal escapes."""
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -198,6 +201,74 @@ class Evidence(unittest.TestCase):
                 self.assertEqual(path.stat().st_mode & 0o007, 0, path)
         self.public_key()
         self.assertEqual((self.gw.state / "gateway.key").stat().st_mode & 0o077, 0)
+
+    # Rows declared lost (declare-loss): what the command line says and refuses.
+
+    def declare(self, *args, check=0):
+        return self.gw.firegate("declare-loss", "--reason", "damaged page; copy kept", *args,
+                                check=check)
+
+    def test_a_declaration_is_named_against_a_head_taken_before_it(self):
+        head = self.verify(expect=0)["head"]
+        sqlite(self.db, "DROP TRIGGER incident_event_append_only_delete;"
+                        "DELETE FROM incident_event WHERE id = 3;")
+        said = self.declare("--damaged-copy", str(self.pristine)).stdout
+        digest = hashlib.sha256(self.pristine.read_bytes()).hexdigest()
+        self.assertRegex(said, r"^declared 1 row lost \(1 missing, 0 damaged\) in audit #\d+: "
+                               r"chain entry \d+: incident_event #3; damaged copy SHA-256 "
+                               + digest)
+        out = self.verify("--head", head, expect=4)
+        self.assertEqual(out["lost"], 1)
+        self.assertEqual(len(out["warnings"]), 1, out)
+        self.assertIn("declared after the head the platform holds", out["warnings"][0])
+        self.assertIn(digest, out["warnings"][0])
+        text = self.gw.firegate("verify-log", "--head", head, check=4).stdout
+        self.assertRegex(text, r"(?m)^warning: audit #\d+ \(chain entry \d+\), declared after "
+                               r"the head the platform holds, declares 1 entry at or before")
+        # A head taken after the declaration has nothing to warn of.
+        self.assertEqual(self.verify("--head", out["head"], expect=4)["warnings"], [])
+        # Nor is the gap exported unless asked for, and then it is stated.
+        self.public_key()
+        done, path = self.export()
+        self.assertEqual(done.returncode, 3, done.stderr)
+        self.assertIn("--with-losses", done.stderr)
+        self.assertFalse(path.exists())
+
+    def test_a_changed_declaration_is_named_and_cannot_be_declared_lost(self):
+        sqlite(self.db, "DROP TRIGGER incident_event_append_only_delete;"
+                        "DELETE FROM incident_event WHERE id = 3;")
+        self.declare()
+        decl = int(sqlite(self.db, "SELECT id FROM audit WHERE action = 'declare-loss';"))
+        sqlite(self.db, "DROP TRIGGER audit_append_only_update;"
+                        "UPDATE audit SET params = json_set(params, '$.lost', json('[[1,30]]')) "
+                        f"WHERE id = {decl};"
+                        "DELETE FROM incident_event WHERE id = 1;")
+        out = self.verify(expect=3)
+        self.assertEqual(out["lost"], 0)
+        self.assertIsNone(out["loss"])
+        done = self.declare(check=3)
+        self.assertIn(f"audit #{decl} was changed after it was written", done.stderr)
+        self.assertIn("which no declaration can declare lost", done.stderr)
+        self.assertEqual(
+            int(sqlite(self.db, "SELECT count(*) FROM audit WHERE action = 'declare-loss';")), 1)
+
+    def test_declare_loss_names_the_problem_it_cannot_cover(self):
+        sqlite(self.db, "DROP TRIGGER incident_event_append_only_delete;"
+                        "DELETE FROM incident_event WHERE id = 3;"
+                        "INSERT INTO engine_event (at, decision, cause) VALUES "
+                        "(1795446000000, 'reset', 'staged');")
+        done = self.declare(check=3)
+        self.assertIn("was inserted outside the gateway", done.stderr)
+        self.assertNotIn("was deleted", done.stderr)
+        self.assertEqual(done.stderr.count("error:"), 1, done.stderr)
+
+    def test_a_reason_with_control_characters_is_refused(self):
+        sqlite(self.db, "DROP TRIGGER incident_event_append_only_delete;"
+                        "DELETE FROM incident_event WHERE id = 3;")
+        before = sqlite(self.db, "SELECT count(*) FROM audit;")
+        done = self.gw.firegate("declare-loss", "--reason", "damage\x1b[2J", check=2)
+        self.assertIn("without control characters", done.stderr)
+        self.assertEqual(sqlite(self.db, "SELECT count(*) FROM audit;"), before)
 
     def test_a_bad_head_is_a_usage_error(self):
         done = self.gw.firegate("verify-log", "--head", "xyz", check=None)

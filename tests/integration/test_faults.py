@@ -917,13 +917,24 @@ class DamagedStore(Faults):
         first_said = verdict["problem"]
         self.gw.firegate("gateway-key", check=0)
         self.assertIn("does not verify", self.export(3).stderr)
-        # 7. Declare what the damage took: verify-log then counts it apart, and only it.
+        # 7. Declare what the damage took, naming the kept damaged file by its hash: verify-log
+        # then counts it apart, and only it.
+        kept = damaged / "evidence" / "firegate.db"
         said = self.gw.firegate("declare-loss", "--reason", f"damaged page; copy in {damaged}",
-                                check=0).stdout
+                                "--damaged-copy", str(kept), check=0).stdout
         self.assertIn(f"declared {len(lost)} row", said)
+        self.assertIn(f"damaged copy SHA-256 {sha256(kept)}", said)
         verdict = self.verdict(4)
         self.assertEqual((verdict["problem"], verdict["lost"]), (None, len(lost)))
         self.assertIn(f"copy in {damaged}", verdict["loss"])
+        self.assertIn(f"damaged copy SHA-256 {sha256(kept)}", verdict["loss"])
+        # Against the last head the platform was sent before the damage, the declaration is
+        # named: it was made after that head and reaches back before it.
+        done = self.gw.firegate("verify-log", "--json", "--head", self.pristine_head(),
+                                check=4)
+        warnings = json.loads(done.stdout)["warnings"]
+        self.assertEqual(len(warnings), 1, done.stdout)
+        self.assertIn("declared after the head the platform holds", warnings[0])
         # The export: refused unless asked for what remains, then stating the losses, which
         # the offline check reports (exit 4), with every row it holds verified.
         self.assertIn("--with-losses", self.export(3).stderr)
@@ -954,6 +965,14 @@ class DamagedStore(Faults):
             f"{'works' if recover.returncode == 0 else recover.stderr.strip() or 'fails'}; "
             f"rows before the damage / salvaged: {counts}; verify-log after the salvage: "
             f"{first_said}; declared: {said.strip()[:300]}")
+
+    def pristine_head(self):
+        db = sqlite3.connect(self.pristine)
+        try:
+            return db.execute("SELECT lower(hex(hash)) FROM chain ORDER BY seq DESC "
+                              "LIMIT 1").fetchone()[0]
+        finally:
+            db.close()
 
     def verdict(self, status):
         done = self.gw.firegate("verify-log", "--json", check=None)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test_store: the store's promises about its file: migrations from nothing, a newer database
- * refused, a failing migration leaves the old version intact, a damaged file (an emptied one
- * too) stops start-up, and the pragmas that make a commit durable are set on every connection. Real
- * SQLite files in a temporary directory.
+ * test_store: the store's promises about its file: migrations from nothing, a new store appearing
+ * at its path whole or not at all, a newer database refused, a failing migration leaves the old
+ * version intact, a damaged file (an emptied one too) stops start-up, and the pragmas that make
+ * a commit durable are set on every connection. Real SQLite files in a temporary directory.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -68,6 +68,61 @@ static void test_missing_file_is_created_with_every_migration(void **state)
         assert_int_equal(query_int(s, "SELECT x FROM a"), 7);
         assert_int_equal(query_int(s, "SELECT count(*) FROM b"), 0);
         store_free(s);
+        free(path);
+}
+
+/* What a creation cut short by a power cut leaves is a file beside the path, never a short
+ * file at it: the next creation removes it and builds the store again. */
+static void test_a_creation_cut_short_leaves_nothing_at_the_path(void **state)
+{
+        char *path = tu_path(*state, "new.db"), *tmp = tu_path(*state, "new.db.new"),
+             *journal = tu_path(*state, "new.db.new-journal");
+        struct store *s = NULL;
+
+        tu_write(tmp, "SQLite format 3", 0);
+        tu_write(journal, "stale", 0);
+        assert_int_equal(store_open_with(path, STORE_READ_WRITE, two_steps, 2, &s), 0);
+        assert_int_equal(store_schema_version(s), 2);
+        assert_int_equal(query_int(s, "SELECT x FROM a"), 7);
+        store_free(s);
+        assert_int_equal(access(tmp, F_OK), -1);
+        assert_int_equal(access(journal, F_OK), -1);
+        free(journal);
+        free(tmp);
+        free(path);
+}
+
+/* A creation that fails half way (here a migration; a power cut alike) leaves no file at the
+ * path: the store appears there in one step, header and schema, or not at all. */
+static void test_a_failed_creation_leaves_no_file_at_the_path(void **state)
+{
+        char *path = tu_path(*state, "failed.db"), *tmp = tu_path(*state, "failed.db.new");
+        struct store *s = NULL;
+        struct stat st;
+
+        assert_int_equal(store_open_with(path, STORE_READ_WRITE, broken_third, 3, &s), -EIO);
+        assert_null(s);
+        assert_int_equal(access(path, F_OK), -1);
+        assert_int_equal(access(tmp, F_OK), -1);
+        /* Made whole: the header is in the file before the file has its name. */
+        assert_int_equal(store_open_with(path, STORE_READ_WRITE, two_steps, 2, &s), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_true(st.st_size >= 100);
+        store_free(s);
+        free(tmp);
+        free(path);
+}
+
+/* A reader and an appender never create a store. */
+static void test_only_a_writer_creates_a_store(void **state)
+{
+        char *path = tu_path(*state, "none.db");
+        struct store *s = NULL;
+
+        assert_int_not_equal(store_open_with(path, STORE_READ_ONLY, two_steps, 2, &s), 0);
+        assert_int_not_equal(store_open_with(path, STORE_APPEND, two_steps, 2, &s), 0);
+        assert_null(s);
+        assert_int_equal(access(path, F_OK), -1);
         free(path);
 }
 
@@ -271,7 +326,7 @@ static void test_unwritable_location_reports_errno(void **state)
         char *path = tu_path(*state, "no/such/dir/x.db");
         struct store *s = NULL;
 
-        assert_int_equal(store_open(path, STORE_READ_WRITE, &s), -EACCES);
+        assert_int_equal(store_open(path, STORE_READ_WRITE, &s), -ENOENT);
         assert_null(s);
         free(path);
 }
@@ -281,6 +336,12 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_missing_file_is_created_with_every_migration,
                                                 setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_a_creation_cut_short_leaves_nothing_at_the_path, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_a_failed_creation_leaves_no_file_at_the_path,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_only_a_writer_creates_a_store, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_real_migrations_apply_and_reopen_unchanged,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_connection_pragmas_make_commits_durable, setup,
