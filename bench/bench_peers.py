@@ -29,11 +29,16 @@ Rows, in the order they are measured:
   firegate, the messages received in `status` over the control socket; Node-RED, the
   messages its rule function saw (GET /bench/stats). mosquitto_sub runs first and again last,
   to bracket any change in the machine's other load. CPU per million over the best level;
+  and, at the best level and the first that failed, the CPU of the building broker (one
+  thread), the loadgen and the consumer as shares of a core and the machine's busy share
+  (/proc/stat), over the seconds the level was offered: which of them was the limit;
 - alarm latency under load: a heat detector's alarm published on the building broker to the
   alert naming it received on the platform's broker (bench/loadgen.c), with telemetry at
   1,000 messages a second and at half the mosquitto_sub ceiling around it; for firegate also
   with the building broker's set_tcp_nodelay off, and with its state on tmpfs (the disk's
-  share); VmRSS of the 1,000-detector daemon at its start and after these rows.
+  share); VmRSS of the 1,000-detector daemon at its start and after these rows, its PSS and
+  private memory (/proc/<pid>/smaps_rollup), and beside it bench/rss_floor: the daemon's
+  libraries loaded and set up, nothing else, the floor under its RSS.
 
 --only ROWS (a comma list of throughput, cpu, latency, memory, disk, idle) measures only those
 rows and prints only them, for firegate alone: mosquitto_sub runs only where a row's target is
@@ -42,15 +47,16 @@ takes about seven minutes (the disk window is 300 s: --disk-s). With --verbose t
 also break firegate's RSS down (RssAnon, RssFile, the largest mappings in /proc/<pid>/smaps)
 and the idle row gives the switches of each thread.
 
-Usage: bench_peers.py [--dir DIR] [--firegate BIN] [--loadgen BIN] [--only ROWS]
-                      [--level-s S] [--idle-s S] [--disk-s S] [--alarms N] [--no-node-red]
-                      [--no-nagle-row] [--no-tmpfs-row] [--no-priority] [--raw DIR] [--keep]
-                      [--verbose]
+Usage: bench_peers.py [--dir DIR] [--firegate BIN] [--loadgen BIN] [--rss-floor BIN]
+                      [--only ROWS] [--level-s S] [--idle-s S] [--disk-s S] [--alarms N]
+                      [--no-node-red] [--no-nagle-row] [--no-tmpfs-row] [--no-priority]
+                      [--raw DIR] [--keep] [--verbose]
 --firegate names the firegate binary (default FIREGATE_BIN, else build/release/firegate: not
 the one under --dir, which only says where the state goes); --loadgen the load generator
-(default build/release/bench/loadgen). Node-RED is installed with npm into DIR/node-red the
-first time (about 120 MB). Run as root, the bench's session gets nice -10 (autogroup) unless
---no-priority. Exits 1 when the set-up fails; never on a target.
+(default build/release/bench/loadgen); --rss-floor bench/rss_floor (default beside the
+loadgen). Node-RED is installed with npm into DIR/node-red the first time (about 120 MB). Run
+as root, the bench's session gets nice -10 (autogroup) unless --no-priority. Exits 1 when the
+set-up fails; never on a target.
 """
 
 import argparse
@@ -141,6 +147,44 @@ def rss_mib(pid):
 def memory(pid):
     """(VmRSS, its anonymous part), MiB: the rest is files mapped, mostly shared libraries."""
     return status_field(pid, "VmRSS") / 1024, status_field(pid, "RssAnon") / 1024
+
+
+def smaps_rollup(pid):
+    """/proc/<pid>/smaps_rollup's fields, KiB: {"Rss": .., "Pss": .., "Private_Dirty": ..}."""
+    out = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        key, _, value = line.partition(":")
+        if value.split():
+            out[key] = int(value.split()[0])
+    return out
+
+
+def machine_idle():
+    """(idle + iowait, steal) seconds of all CPUs together since boot, from /proc/stat. Only
+    these are kept: the kernel counts idle time exactly (NO_HZ), but user and system time are
+    sampled on the clock tick and miss work done between ticks. A load paced by a 1 ms timer,
+    as the loadgen's, showed there as a tenth of itself; so busy time is all CPUs' time less
+    these."""
+    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (f[3] + f[4]) / CLK_TCK, f[7] / CLK_TCK
+
+
+def cpu_snapshot(pids):
+    """For cpu_shares(): the CPU seconds of each of @pids ({name: pid}), the machine's idle and
+    stolen seconds, and the time."""
+    return {name: cpu_s(pid) for name, pid in pids.items()}, machine_idle(), time.monotonic()
+
+
+def cpu_shares(before, after):
+    """Between two cpu_snapshot()s: each process's CPU as a share of one core (1.0: a core all
+    the time); "machine", the CPUs' busy time in cores (at most the number of CPUs), and of it
+    "steal", the time the hypervisor gave to others."""
+    (cpu0, (idle0, steal0), t0), (cpu1, (idle1, steal1), t1) = before, after
+    wall, n = max(t1 - t0, 1e-9), os.cpu_count() or 1
+    out = {name: (cpu1[name] - cpu0[name]) / wall for name in cpu0}
+    out["machine"] = min(max(n - (idle1 - idle0) / wall, 0.0), n)
+    out["steal"] = (steal1 - steal0) / wall
+    return out
 
 
 def write_bytes(pid):
@@ -552,11 +596,15 @@ def slope(points):
     return sum((t - mt) * (y - my) for t, y in points) / den if den else 0.0
 
 
-def run_level(lg, consumer, rate, seconds, verbose):
-    """Offers @rate for @seconds and judges whether @consumer kept up (module docstring)."""
+def run_level(lg, consumer, rate, seconds, verbose, broker_pid):
+    """Offers @rate for @seconds and judges whether @consumer kept up (module docstring). While
+    the rate is offered, the CPU of the building broker (@broker_pid), the loadgen and the
+    consumer is taken as a share of one core, and the machine's."""
     s0, p0 = lg.sent(), consumer.processed()
     pid = consumer.pid()
     cpu0 = cpu_s(pid)
+    pids = {"broker": broker_pid, "loadgen": lg.proc.pid, consumer.name: pid}
+    shares0 = cpu_snapshot(pids)
     t0 = time.monotonic()
     lg.rate(rate)
     backlog = []
@@ -566,6 +614,7 @@ def run_level(lg, consumer, rate, seconds, verbose):
         backlog.append((time.monotonic() - t0, s - s0 - (p - p0)))
     lg.rate(0)
     t1 = time.monotonic()
+    shares = cpu_shares(shares0, cpu_snapshot(pids))
     sent = lg.sent() - s0
     at_end = consumer.processed() - p0
     deadline = t1 + LEVEL_GRACE_S
@@ -576,7 +625,7 @@ def run_level(lg, consumer, rate, seconds, verbose):
     growth = slope([b for b in backlog if b[0] >= 0.99])
     offered = sent / (t1 - t0) if t1 > t0 else 0
     level = {"rate": rate, "sent": sent, "offered": offered, "at_end": at_end, "done": done,
-             "cpu": cpu, "growth": growth, "why": []}
+             "cpu": cpu, "growth": growth, "shares": shares, "why": []}
     if offered < KEEP_UP * rate:
         level["why"].append(f"only {offered:.0f}/s got out (the broker did not take more)")
     if sent and at_end < KEEP_UP * sent:
@@ -588,7 +637,8 @@ def run_level(lg, consumer, rate, seconds, verbose):
     level["ok"] = not level["why"]
     say(f"{consumer.name}: {rate}/s: {sent} sent ({offered:.0f}/s), "
         f"{at_end / max(sent, 1):.1%} at the end, {done / max(sent, 1):.1%} after; "
-        f"CPU {cpu:.2f} s; load average {os.getloadavg()[0]:.2f}: "
+        f"CPU {cpu:.2f} s; {fmt_shares(shares, consumer.name)}; "
+        f"load average {os.getloadavg()[0]:.2f}: "
         + ("ok" if level["ok"] else "; ".join(level["why"])), verbose)
     # Start the next level from an empty backlog.
     deadline = time.monotonic() + 10
@@ -597,15 +647,28 @@ def run_level(lg, consumer, rate, seconds, verbose):
     return level
 
 
+def fmt_shares(shares, consumer):
+    """What cpu_shares() found, in per cent of one core: the broker, the loadgen, @consumer and
+    the machine (of all its CPUs)."""
+    def pct(x):
+        return f"{x * 100:.0f} %"
+
+    steal = f" ({pct(shares['steal'])} stolen)" if shares["steal"] >= 0.01 else ""
+    return (f"broker {pct(shares['broker'])}, loadgen {pct(shares['loadgen'])}, {consumer} "
+            f"{pct(shares[consumer])}, machine {pct(shares['machine'])} of "
+            f"{pct(os.cpu_count() or 1)}{steal}")
+
+
 def cpu_per_million(level):
     return level["cpu"] / level["done"] * 1e6 if level["done"] else float("nan")
 
 
-def throughput(lg, consumer, seconds, verbose, max_rate=262144):
-    """The ladder from 1,000/s; returns (levels, the best level or None)."""
+def throughput(lg, consumer, seconds, verbose, broker_pid, max_rate=262144):
+    """The ladder from 1,000/s, the building broker being @broker_pid; returns (levels, the
+    best level or None)."""
     levels, rate, best, failed = [], 1000, None, None
     while rate <= max_rate:
-        lv = run_level(lg, consumer, rate, seconds, verbose)
+        lv = run_level(lg, consumer, rate, seconds, verbose, broker_pid)
         levels.append(lv)
         if not lv["ok"]:
             failed = rate
@@ -617,7 +680,7 @@ def throughput(lg, consumer, seconds, verbose, max_rate=262144):
         mid = int(round((lo + failed) / 2 / 500) * 500)
         if mid <= lo or mid >= failed:
             break
-        lv = run_level(lg, consumer, mid, seconds, verbose)
+        lv = run_level(lg, consumer, mid, seconds, verbose, broker_pid)
         levels.append(lv)
         if lv["ok"]:
             lo, best = mid, lv
@@ -684,6 +747,16 @@ def report_all(lg, consumer, n, rate=5000):
     while consumer.processed() - p0 < sent and time.monotonic() < deadline:
         time.sleep(0.1)
     return sent, base
+
+
+def rss_floor(binary, directory):
+    """What bench/rss_floor reports, KiB (Threads a count): {"VmRSS", "RssAnon", "RssFile",
+    "Pss", "Threads"}: the daemon's libraries loaded and set up, nothing else."""
+    done = subprocess.run([binary, str(directory)], capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"{binary} failed: {done.stderr.strip()}")
+    f = done.stdout.split()
+    return {f[i]: int(f[i + 1]) for i in range(0, len(f) - 1, 2)}
 
 
 def memory_run(args, building, upstream, n, workdir, verbose):
@@ -784,6 +857,17 @@ def table(r, args):
             row(f"RSS, MiB, at start → after the run (anonymous), {n:,} detectors", c_sub,
                 rss(m), c_nr, "≤ 8 MiB" if n == 1000 else "",
                 max(m[:2]) <= TARGETS["rss_mib"] if n == 1000 else None)
+            if n == 1000 and "smaps_1000" in r:
+                x = r["smaps_1000"]
+                row("the same after the run: PSS / private (Private_Clean + Private_Dirty), MiB",
+                    "–", f"{x['Pss'] / 1024:.1f} / "
+                    f"{(x['Private_Clean'] + x['Private_Dirty']) / 1024:.1f}", "–", "", None)
+            if n == 1000 and "floor" in r:
+                f = r["floor"]
+                row("its libraries loaded and initialised, nothing else (bench/rss_floor): RSS "
+                    "(anonymous, PSS), MiB", "–", f"{f['VmRSS'] / 1024:.1f} "
+                    f"({f['RssAnon'] / 1024:.1f}, PSS {f['Pss'] / 1024:.1f})", "–",
+                    "(the floor under the target)", None)
     if "disk" in want:
         per_hour = {k: v * 3600 / args.disk_s for k, v in r["disk"].items()}
 
@@ -837,6 +921,40 @@ def latency_rows(r, fg, nr, row):
             fmt_latency(x), "–", "(the setting's effect)", None)
 
 
+def floor_note(r):
+    """The memory floor (bench/rss_floor) against the 1,000-detector daemon."""
+    f, (_, after, anon), x = r["floor"], r["memory"][1000], r["smaps_1000"]
+    mib = {k: v / 1024 for k, v in f.items()}
+    threads = f"{f['Threads']} thread{'' if f['Threads'] == 1 else 's'}"
+    private = (x["Private_Clean"] + x["Private_Dirty"]) / 1024
+    return (f"The floor: bench/rss_floor links the daemon's libraries (firegate_core's list: "
+            f"SQLite, libcrypto and libssl, jansson, inih, libsystemd, libsodium, libmosquitto, "
+            f"libgpiod, Paho) and sets each up once as the daemon does (a WAL store with a table "
+            f"and a query, SHA-256 and an Ed25519 verify, an SSL_CTX, a mosquitto client, a Paho "
+            f"client for ssl:// not connected, an sd-event loop with a timer, a JSON document, "
+            f"an INI string, sodium_init), run while the daemon above was still up: the same "
+            f"libraries loaded and initialised, nothing else: {mib['VmRSS']:.1f} MiB RSS "
+            f"({mib['RssAnon']:.1f} anonymous, {mib['Pss']:.1f} PSS; {mib['RssFile']:.1f} files "
+            f"mapped; {threads}). firegate with 1,000 detectors is {after - mib['VmRSS']:.1f} MiB "
+            f"of RSS above it, {anon - mib['RssAnon']:.1f} of them anonymous. PSS "
+            f"(smaps_rollup) counts a page shared by k processes as 1/k: the brokers, the loadgen "
+            f"and the daemon map the same libraries, so it depends on what runs beside; private "
+            f"(Private_Clean + Private_Dirty, {private:.1f} MiB for the daemon) is what the "
+            f"process alone holds.")
+
+
+def cpu_note(label, c):
+    """Where the CPU went at @c's highest sustained level and at its first failed one."""
+    name = label.removesuffix(" again")
+    best, failed = c["best"], next((lv for lv in c["levels"] if not lv["ok"]), None)
+    parts = [f"at {best['rate']:,} msg/s (its highest sustained): "
+             f"{fmt_shares(best['shares'], name)}" if best else "no level sustained"]
+    if failed:
+        parts.append(f"at {failed['rate']:,} msg/s (the first level that failed): "
+                     f"{fmt_shares(failed['shares'], name)}")
+    return f"{label}: " + "; ".join(parts) + "."
+
+
 def notes(r, args, want):
     """The notes under the table, those of its rows."""
     sub, fg, nr = (r["consumers"].get(k) for k in ("mosquitto_sub", "firegate", "Node-RED"))
@@ -862,7 +980,18 @@ def notes(r, args, want):
             f"Levels (msg/s): mosquitto_sub {levels_text(sub)}"
             + (f"; firegate {levels_text(fg)}" if fg else "")
             + (f"; Node-RED {levels_text(nr)}" if nr else "")
-            + (f"; mosquitto_sub again {levels_text(sub_last)}" if sub_last else "") + "."]
+            + (f"; mosquitto_sub again {levels_text(sub_last)}" if sub_last else "") + ".",
+            f"Where the CPU went in the throughput runs: utime + stime of every thread of each "
+            f"process over the seconds a level was offered (/proc/<pid>/stat), as a share of one "
+            f"core. The broker is the building broker's mosquitto, one thread: 100 % is its "
+            f"limit. The machine is the busy time of all {os.cpu_count()} CPUs over the same "
+            f"seconds, {os.cpu_count() or 1}00 % when they are all busy: their time less idle "
+            f"and iowait in /proc/stat (its user and system columns are sampled on the clock "
+            f"tick and miss most of a load paced by a 1 ms timer); everything else running is "
+            f"in it, and the hypervisor's steal, said when 1 % or more."]
+        out += [cpu_note(name, c) for name, c in
+                list(r["consumers"].items()) + [("mosquitto_sub again", sub_last or {})]
+                if c.get("levels")]
     if want & {"cpu", "throughput"}:
         out.append(
             "CPU: utime + stime of every thread from /proc/<pid>/stat, per million messages "
@@ -894,13 +1023,16 @@ def notes(r, args, want):
             "Memory: VmRSS once connected, and after every detector reported 5 times at 5,000 "
             "msg/s (no throughput or latency rows ran); in brackets its anonymous part (RssAnon) "
             "after the run, the rest being files mapped, mostly shared libraries' code.")
+        if "floor" in r and 1000 in r["memory"]:
+            out.append(floor_note(r))
     if "disk" in want:
         out.append(
             f"Disk: write_bytes from /proc/<pid>/io over {args.disk_s} s of telemetry (every "
             f"detector once a minute, {r['n'] / DISK_PERIOD_S:.1f} msg/s), scaled to an hour and "
             f"a day. The window holds {args.disk_s // 300} statistics report(s) (every 300 s by "
-            f"default) and the WAL checkpoints (every 30 s); the daemon's log goes to a file "
-            f"here, to journald in production.")
+            f"default: sent straight while the uplink is up, stored only while it is down) and any "
+            f"WAL checkpoint (30 s after a commit); the daemon's log goes to a file here, to "
+            f"journald in production.")
     if "idle" in want:
         out.append(
             f"Idle: {args.idle_s} s with nothing published; perf is not used, the measure is the "
@@ -928,6 +1060,8 @@ def parse_args():
     p.add_argument("--firegate", default=fgtest.BIN,
                    help="the firegate binary (default FIREGATE_BIN, else build/release/firegate)")
     p.add_argument("--loadgen", default=str(RELEASE / "bench" / "loadgen"))
+    p.add_argument("--rss-floor", help="bench/rss_floor, for the memory row (default: beside "
+                                       "the loadgen)")
     p.add_argument("--only", type=rows_list, metavar="ROWS",
                    help=f"a comma list of rows ({','.join(ROWS)}; throughput brings the CPU at "
                         f"the highest rate) to measure, for firegate alone: mosquitto_sub only "
@@ -1042,7 +1176,8 @@ class Run:
 
     def ladder(self, consumer):
         dropped = self.lg.dropped()
-        levels, best = throughput(self.lg, consumer, self.args.level_s, self.v)
+        levels, best = throughput(self.lg, consumer, self.args.level_s, self.v,
+                                  self.building.proc.pid)
         time.sleep(1.2)  # the broker's $SYS counts, every second
         return {"levels": levels, "best": best, "latency": {},
                 "dropped": self.lg.dropped() - dropped}
@@ -1161,7 +1296,11 @@ def loaded_rows(run, r, nr_cache, want, peers):
         r["memory_1000_alone"] = True
     r["memory"][1000] = (rss0, *memory(fg.pid()))
     if "memory" in want:
+        r["smaps_1000"] = smaps_rollup(fg.pid())
         rss_breakdown(fg.pid(), "firegate, 1,000 detectors, after the run", v)
+        # The floor under it, with the same processes up beside it (they share its pages).
+        r["floor"] = rss_floor(a.rss_floor, run.workdir)
+        say(f"rss_floor: {r['floor']} (KiB)", v)
     if "latency" in want and not a.no_nagle_row:
         say("firegate: the building broker with set_tcp_nodelay off", v)
         run.restart_building(False, fg)
@@ -1216,6 +1355,7 @@ def measure(run, r, nr_cache):
 def main():
     args = parse_args()
     fgtest.BIN = args.firegate = str(Path(args.firegate).resolve())
+    args.rss_floor = args.rss_floor or str(Path(args.loadgen).resolve().parent / "rss_floor")
     priority = "" if args.no_priority else raise_priority()
     base = Path(args.dir).resolve()
     base.mkdir(parents=True, exist_ok=True)
