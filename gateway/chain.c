@@ -475,16 +475,9 @@ static int check_head(struct verifier *v, const char *hex)
 {
         uint8_t raw[CRYPTO_SHA256_LEN];
         sqlite3_stmt *st = NULL;
-        bool hex_ok = strlen(hex) == 2 * CRYPTO_SHA256_LEN;
         int r = 0, rc;
 
-        for (size_t i = 0; hex_ok && i < CRYPTO_SHA256_LEN; i++) {
-                unsigned b;
-
-                hex_ok = sscanf(hex + 2 * i, "%2x", &b) == 1;
-                raw[i] = (uint8_t)b;
-        }
-        if (!hex_ok)
+        if (!crypto_unhex(hex, raw, sizeof(raw)))
                 return -EINVAL;
         if (sqlite3_prepare_v2(v->db, "SELECT seq FROM main.chain WHERE hash = ?", -1, &st, NULL) !=
             SQLITE_OK)

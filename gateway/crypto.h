@@ -82,6 +82,10 @@ int crypto_base64_encode(const uint8_t *data, size_t len, char *out, size_t out_
 /* Writes @len bytes of lowercase hex of @data to @out (needs 2*len+1 bytes). */
 void crypto_hex(const uint8_t *data, size_t len, char *out);
 
+/* Reads exactly 2*@len hex digits (either case, nothing else: no sign, space or prefix) from
+ * @hex into @out. Returns true when @hex was exactly that; NULL is false. */
+bool crypto_unhex(const char *hex, uint8_t *out, size_t len);
+
 /* Fills @buf with @len bytes from the kernel's random source. Returns 0 or a negative errno. */
 int crypto_random(void *buf, size_t len);
 

@@ -379,20 +379,6 @@ static int fail(struct checker *c, const char *fmt, ...)
         return -EBADMSG;
 }
 
-static bool hex_to(const char *hex, uint8_t out[CRYPTO_SHA256_LEN])
-{
-        if (!hex || strlen(hex) != 2 * CRYPTO_SHA256_LEN)
-                return false;
-        for (size_t i = 0; i < CRYPTO_SHA256_LEN; i++) {
-                unsigned b;
-
-                if (sscanf(hex + 2 * i, "%2x", &b) != 1)
-                        return false;
-                out[i] = (uint8_t)b;
-        }
-        return true;
-}
-
 /* The entries link up from the segment's prev, one seq after the other. */
 static int check_segment(struct checker *c, const json_t *chain, struct evidence_summary *sum)
 {
@@ -404,14 +390,17 @@ static int check_segment(struct checker *c, const json_t *chain, struct evidence
 
         c->entries = json_object_get(chain, "entries");
         if (!json_is_array(c->entries) ||
-            !hex_to(json_string_value(json_object_get(chain, "prev")), prev))
+            !crypto_unhex(json_string_value(json_object_get(chain, "prev")), prev,
+                          CRYPTO_SHA256_LEN))
                 return fail(c, "the chain segment is malformed");
         json_array_foreach(c->entries, i, e)
         {
                 long long seq = json_integer_value(json_object_get(e, "seq"));
 
-                if (!hex_to(json_string_value(json_object_get(e, "content")), content) ||
-                    !hex_to(json_string_value(json_object_get(e, "hash")), hash))
+                if (!crypto_unhex(json_string_value(json_object_get(e, "content")), content,
+                                  CRYPTO_SHA256_LEN) ||
+                    !crypto_unhex(json_string_value(json_object_get(e, "hash")), hash,
+                                  CRYPTO_SHA256_LEN))
                         return fail(c, "chain entry %lld is malformed", seq);
                 if (i > 0 && seq != expect)
                         return fail(c, "the chain segment skips from entry %lld to %lld",
@@ -524,23 +513,6 @@ static int declared_state(const struct declarations *d, long long id, long long 
         return 0;
 }
 
-/* Appends printf-style to @buf of @size, which holds @*o bytes; stops quietly when full. */
-static void add(char *buf, size_t size, size_t *o, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static void add(char *buf, size_t size, size_t *o, const char *fmt, ...)
-{
-        va_list ap;
-        int n;
-
-        if (*o >= size)
-                return;
-        va_start(ap, fmt);
-        n = vsnprintf(buf + *o, size - *o, fmt, ap);
-        va_end(ap);
-        *o = n < 0 ? size : *o + (size_t)n;
-}
-
 /* @sum's losses for people: how many, which inside the segment (@in_seg, @n of them), and
  * every declaration (@decls) with when, by whom and why. */
 static void describe_losses(struct evidence_summary *sum, const json_t *decls,
@@ -550,13 +522,13 @@ static void describe_losses(struct evidence_summary *sum, const json_t *decls,
         size_t o = 0, size = sizeof(sum->loss), i;
         json_t *d;
 
-        add(sum->loss, size, &o,
-            "%lld row%s of the log declared lost, %zu inside this export's "
-            "chain segment",
-            sum->lost, sum->lost == 1 ? "" : "s", n);
+        loss_appendf(sum->loss, size, &o,
+                     "%lld row%s of the log declared lost, %zu inside this export's "
+                     "chain segment",
+                     sum->lost, sum->lost == 1 ? "" : "s", n);
         if (n) {
                 loss_describe_rows(in_seg, n, rows, sizeof(rows));
-                add(sum->loss, size, &o, " (%s)", rows);
+                loss_appendf(sum->loss, size, &o, " (%s)", rows);
         }
         json_array_foreach(decls, i, d)
         {
@@ -568,15 +540,15 @@ static void describe_losses(struct evidence_summary *sum, const json_t *decls,
                 if (!gmtime_r(&t, &tm) ||
                     !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm))
                         snprintf(when, sizeof(when), "?");
-                add(sum->loss, size, &o, "; declared on %s by %s (audit #%lld): %s", when,
-                    loss_printable(json_string_value(json_object_get(d, "who")), who, sizeof(who)),
-                    (long long)json_integer_value(json_object_get(d, "id")),
-                    loss_printable(json_string_value(json_object_get(params, "reason")), reason,
-                                   sizeof(reason)));
+                loss_appendf(sum->loss, size, &o, "; declared on %s by %s (audit #%lld): %s", when,
+                             loss_printable(json_string_value(json_object_get(d, "who")), who,
+                                            sizeof(who)),
+                             (long long)json_integer_value(json_object_get(d, "id")),
+                             loss_printable(json_string_value(json_object_get(params, "reason")),
+                                            reason, sizeof(reason)));
                 json_decref(params);
         }
-        if (o >= size)
-                memcpy(sum->loss + size - 4, "...", 4);
+        loss_text_end(sum->loss, size, o);
 }
 
 /* One loss of a version 2 export, @e (the @i-th): declared, in the state it says, by one of

@@ -126,45 +126,32 @@ const char *loss_printable(const char *s, char *buf, size_t size)
         return buf;
 }
 
-/* Appends printf-style to @buf of @size, which holds @*o bytes; stops quietly when full. */
-static void add(char *buf, size_t size, size_t *o, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static void add(char *buf, size_t size, size_t *o, const char *fmt, ...)
+void loss_appendf(char *buf, size_t size, size_t *used, const char *fmt, ...)
 {
         va_list ap;
         int n;
 
-        if (*o >= size)
+        if (*used >= size)
                 return;
         va_start(ap, fmt);
-        n = vsnprintf(buf + *o, size - *o, fmt, ap);
+        n = vsnprintf(buf + *used, size - *used, fmt, ap);
         va_end(ap);
-        *o = n < 0 ? size : *o + (size_t)n;
+        *used = n < 0 ? size : *used + (size_t)n;
 }
 
-/* Ends @buf with "..." when add() found it full. */
-static void cut(char *buf, size_t size, size_t o)
+void loss_text_end(char *buf, size_t size, size_t used)
 {
-        if (o >= size && size >= 4)
+        if (used >= size && size >= 4)
                 memcpy(buf + size - 4, "...", 4);
 }
 
 /* --- params --- */
 
+/* Lowercase only: the params are written by loss_params_new(), which writes it so. */
 static bool unhex(const char *hex, uint8_t out[CRYPTO_SHA256_LEN])
 {
-        if (!hex || strlen(hex) != 2 * CRYPTO_SHA256_LEN ||
-            hex[strspn(hex, "0123456789abcdef")] != '\0')
-                return false;
-        for (size_t i = 0; i < CRYPTO_SHA256_LEN; i++) {
-                unsigned b;
-
-                if (sscanf(hex + 2 * i, "%2x", &b) != 1)
-                        return false;
-                out[i] = (uint8_t)b;
-        }
-        return true;
+        return hex && hex[strspn(hex, "0123456789abcdef")] == '\0' &&
+               crypto_unhex(hex, out, CRYPTO_SHA256_LEN);
 }
 
 static int bad(char *why, size_t why_len, const char *fmt, ...)
@@ -658,16 +645,17 @@ int loss_book_after_head(const struct loss_book *b, long long head_seq, char *bu
                                   d->p->runs[k].lo + 1;
                 if (!before)
                         continue;
-                add(buf, size, &o,
-                    "%saudit #%lld (chain entry %lld), declared after the head the platform "
-                    "holds, declares %lld entr%s at or before that head lost: only the kept "
-                    "damaged copy%s%s%s can show that %s lost to damage, not deleted",
-                    n ? "\n" : "", d->id, d->seq, before, before == 1 ? "y" : "ies",
-                    d->copy ? " (SHA-256 " : "", d->copy ? d->copy : "", d->copy ? ")" : "",
-                    before == 1 ? "it was" : "they were");
+                loss_appendf(
+                        buf, size, &o,
+                        "%saudit #%lld (chain entry %lld), declared after the head the platform "
+                        "holds, declares %lld entr%s at or before that head lost: only the kept "
+                        "damaged copy%s%s%s can show that %s lost to damage, not deleted",
+                        n ? "\n" : "", d->id, d->seq, before, before == 1 ? "y" : "ies",
+                        d->copy ? " (SHA-256 " : "", d->copy ? d->copy : "", d->copy ? ")" : "",
+                        before == 1 ? "it was" : "they were");
                 n++;
         }
-        cut(buf, size, o);
+        loss_text_end(buf, size, o);
         return n;
 }
 
@@ -687,9 +675,9 @@ static void add_runs(char *buf, size_t size, size_t *o, const long long *v, size
         for (size_t i = 0, j; i < n; i = j) {
                 for (j = i + 1; j < n && v[j] == v[j - 1] + 1; j++)
                         ;
-                add(buf, size, o, "%s%s%lld", i ? ", " : "", mark, v[i]);
+                loss_appendf(buf, size, o, "%s%s%lld", i ? ", " : "", mark, v[i]);
                 if (j - 1 > i)
-                        add(buf, size, o, " to %s%lld", mark, v[j - 1]);
+                        loss_appendf(buf, size, o, " to %s%lld", mark, v[j - 1]);
         }
 }
 
@@ -700,14 +688,14 @@ void loss_describe_rows(const struct chain_lost *l, size_t n, char *buf, size_t 
 
         buf[0] = '\0';
         if (!v) {
-                add(buf, size, &o, "%zu chain entries", n);
+                loss_appendf(buf, size, &o, "%zu chain entries", n);
                 return;
         }
         for (size_t i = 0; i < n; i++)
                 v[i] = l[i].seq;
-        add(buf, size, &o, "chain entr%s ", n == 1 ? "y" : "ies");
+        loss_appendf(buf, size, &o, "chain entr%s ", n == 1 ? "y" : "ies");
         add_runs(buf, size, &o, v, n, "");
-        add(buf, size, &o, ":");
+        loss_appendf(buf, size, &o, ":");
         /* Each table once, in the order the chain first names it, with the runs of its rows. */
         for (size_t i = 0; i < n; i++) {
                 bool seen = false;
@@ -721,11 +709,11 @@ void loss_describe_rows(const struct chain_lost *l, size_t n, char *buf, size_t 
                         if (strcmp(l[j].tbl, l[i].tbl) == 0)
                                 v[k++] = l[j].row_id;
                 qsort(v, k, sizeof(*v), by_value);
-                add(buf, size, &o, "%s %s ", i ? "," : "", l[i].tbl);
+                loss_appendf(buf, size, &o, "%s %s ", i ? "," : "", l[i].tbl);
                 add_runs(buf, size, &o, v, k, "#");
         }
         free(v);
-        cut(buf, size, o);
+        loss_text_end(buf, size, o);
 }
 
 void loss_describe(const struct loss_book *b, const struct chain_lost *l, size_t n, char *buf,
@@ -737,8 +725,8 @@ void loss_describe(const struct loss_book *b, const struct chain_lost *l, size_t
         for (size_t i = 0; i < n; i++)
                 damaged += l[i].damaged;
         loss_describe_rows(l, n, rows, sizeof(rows));
-        add(buf, size, &o, "%zu row%s declared lost (%zu missing, %zu damaged), %s", n,
-            n == 1 ? "" : "s", n - damaged, damaged, rows);
+        loss_appendf(buf, size, &o, "%zu row%s declared lost (%zu missing, %zu damaged), %s", n,
+                     n == 1 ? "" : "s", n - damaged, damaged, rows);
         for (size_t i = 0; i < b->n_decls; i++) {
                 const struct loss_declaration *d = &b->decls[i];
                 time_t t = (time_t)(d->at / 1000);
@@ -752,11 +740,11 @@ void loss_describe(const struct loss_book *b, const struct chain_lost *l, size_t
                 if (!gmtime_r(&t, &tm) ||
                     !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm))
                         snprintf(when, sizeof(when), "?");
-                add(buf, size, &o, "; declared on %s by %s (audit #%lld): %s", when,
-                    loss_printable(d->who, who, sizeof(who)), d->id,
-                    loss_printable(d->reason, reason, sizeof(reason)));
+                loss_appendf(buf, size, &o, "; declared on %s by %s (audit #%lld): %s", when,
+                             loss_printable(d->who, who, sizeof(who)), d->id,
+                             loss_printable(d->reason, reason, sizeof(reason)));
                 if (d->copy)
-                        add(buf, size, &o, " (damaged copy SHA-256 %s)", d->copy);
+                        loss_appendf(buf, size, &o, " (damaged copy SHA-256 %s)", d->copy);
         }
-        cut(buf, size, o);
+        loss_text_end(buf, size, o);
 }

@@ -66,6 +66,13 @@ bool loss_text_ok(const char *s);
  * written as \xHH and anything beyond @size cut with "..."; NULL reads as "?". Returns @buf. */
 const char *loss_printable(const char *s, char *buf, size_t size);
 
+/* Appends printf-style to @buf of @size, which holds *@used bytes; past the end *@used is
+ * @size or more and nothing more is written: end the text with loss_text_end(). */
+void loss_appendf(char *buf, size_t size, size_t *used, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+/* Ends @buf with "..." when loss_appendf() found it full. */
+void loss_text_end(char *buf, size_t size, size_t used);
+
 /* The declarations that count in one log, with what each declares. */
 struct loss_book;
 

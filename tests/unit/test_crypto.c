@@ -654,6 +654,26 @@ static void test_hex_is_lowercase_two_digits_per_byte(void **state)
         assert_string_equal(hex, "");
 }
 
+static void test_unhex_reads_back_exactly_and_refuses_everything_else(void **state)
+{
+        /* sscanf("%2x") took a sign, a space or a "0x" for a digit: an export from outside
+         * could carry hashes that were not hex at all. */
+        static const char *const refused[] = {
+                "+00fa0ff5c", " 0fa0ff5c0",  "0x0fa0ff5c", "-10fa0ff5c", /* what sscanf took */
+                "000fa0ff5",  "000fa0ff5c0", "000fa0ff5g", "",           "000f\n0ff5c"};
+        const uint8_t data[] = {0x00, 0x0f, 0xa0, 0xff, 0x5c};
+        uint8_t out[5];
+
+        (void)state;
+        assert_true(crypto_unhex("000fa0ff5c", out, sizeof(out)));
+        assert_memory_equal(out, data, sizeof(data));
+        assert_true(crypto_unhex("000FA0FF5C", out, sizeof(out)));
+        assert_memory_equal(out, data, sizeof(data));
+        for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+                assert_false(crypto_unhex(refused[i], out, sizeof(out)));
+        assert_false(crypto_unhex(NULL, out, sizeof(out)));
+}
+
 static void test_random_fills_buffer_with_fresh_bytes_each_call(void **state)
 {
         uint8_t a[32] = {0}, b[32] = {0}, zero[32] = {0};
@@ -703,6 +723,7 @@ int main(void)
                 cmocka_unit_test(test_base64_decode_reports_short_buffer_with_enobufs),
                 cmocka_unit_test(test_base64_encode_reports_short_buffer_with_enobufs),
                 cmocka_unit_test(test_hex_is_lowercase_two_digits_per_byte),
+                cmocka_unit_test(test_unhex_reads_back_exactly_and_refuses_everything_else),
                 cmocka_unit_test(test_random_fills_buffer_with_fresh_bytes_each_call),
         };
 
