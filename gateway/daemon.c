@@ -751,6 +751,9 @@ static void status(struct daemon *d, bool detectors, FILE *reply)
                                                           d->sounding[i].sounder->head.name,
                                                           "topic", d->sounding[i].topic));
         json_object_set(root, "sounding", sounding);
+        /* Decisions a full or failing disk refused, waiting to go into the incident log. */
+        json_object_set_new(root, "unstored_decisions",
+                            json_integer((json_int_t)daemon_unstored_count(d)));
         daemon_uplink_status(d, root);
         daemon_gpio_status(d, root);
         if (list)

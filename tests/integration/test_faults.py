@@ -706,6 +706,7 @@ class DiskFull(Faults):
                                     during)[0][0], 0, "stored on a full disk?")
         status = self.gw.json("status")
         self.assertTrue(status["building_broker"]["connected"], status)
+        self.assertGreater(status["unstored_decisions"], 0, status)
         # The platform is told all the same (docs/uplink.md), marked unstored, as soon as it
         # is reachable again.
         self.upstream.start()
@@ -722,6 +723,7 @@ class DiskFull(Faults):
         # alert, before anything newer (retried every 10 s).
         daemon.wait_for("decisions the store refused earlier are now in the incident log",
                         timeout=30)
+        self.assertEqual(self.gw.json("status")["unstored_decisions"], 0)
         rows = self.query("SELECT e.incident, e.at FROM incident_event e JOIN incident_detector "
                           "d ON d.incident = e.incident WHERE d.detector = ? AND "
                           "e.decision = 'alarm'", during)
