@@ -462,7 +462,7 @@ void crypto_hex(const uint8_t *data, size_t len, char *out)
         out[2 * len] = '\0';
 }
 
-static int hex_digit(char c)
+int crypto_hex_digit(char c)
 {
         if (c >= '0' && c <= '9')
                 return c - '0';
@@ -478,7 +478,7 @@ bool crypto_unhex(const char *hex, uint8_t *out, size_t len)
         if (!hex || strlen(hex) != 2 * len)
                 return false;
         for (size_t i = 0; i < len; i++) {
-                int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+                int hi = crypto_hex_digit(hex[2 * i]), lo = crypto_hex_digit(hex[2 * i + 1]);
 
                 if (hi < 0 || lo < 0)
                         return false;

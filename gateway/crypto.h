@@ -82,6 +82,9 @@ int crypto_base64_encode(const uint8_t *data, size_t len, char *out, size_t out_
 /* Writes @len bytes of lowercase hex of @data to @out (needs 2*len+1 bytes). */
 void crypto_hex(const uint8_t *data, size_t len, char *out);
 
+/* The value of hex digit @c (either case), or -1. */
+int crypto_hex_digit(char c);
+
 /* Reads exactly 2*@len hex digits (either case, nothing else: no sign, space or prefix) from
  * @hex into @out. Returns true when @hex was exactly that; NULL is false. */
 bool crypto_unhex(const char *hex, uint8_t *out, size_t len);

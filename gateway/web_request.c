@@ -8,16 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hex_value(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
+#include "crypto.h"
 
 /* Decodes @in of @len bytes into @out of @size bytes. */
 static int decode(const char *in, size_t len, char *out, size_t size)
@@ -30,8 +21,8 @@ static int decode(const char *in, size_t len, char *out, size_t size)
                 if (c == '+') {
                         c = ' ';
                 } else if (c == '%') {
-                        int hi = i + 2 < len ? hex_value(in[i + 1]) : -1;
-                        int lo = i + 2 < len ? hex_value(in[i + 2]) : -1;
+                        int hi = i + 2 < len ? crypto_hex_digit(in[i + 1]) : -1;
+                        int lo = i + 2 < len ? crypto_hex_digit(in[i + 2]) : -1;
 
                         if (hi < 0 || lo < 0)
                                 return -EINVAL;
